@@ -1,0 +1,17 @@
+"""Schedulers answer "which trial, what budget, continue / pause / stop?".
+
+See :class:`hpo.protocols.Scheduler` for the contract every scheduler follows.
+"""
+
+from schedulers.asha import ASHAScheduler
+from schedulers.brackets import Bracket, hyperband_brackets, rung_levels
+from schedulers.fifo import FIFOScheduler
+from schedulers.hyperband import HyperbandScheduler
+from schedulers.methods import ASHA, Hyperband, RandomSearch, SuccessiveHalving
+from schedulers.successive_halving import SuccessiveHalvingScheduler
+
+__all__ = [
+    "ASHA", "ASHAScheduler", "Bracket", "FIFOScheduler", "Hyperband", "HyperbandScheduler",
+    "RandomSearch", "SuccessiveHalving", "SuccessiveHalvingScheduler", "hyperband_brackets",
+    "rung_levels",
+]

@@ -1,0 +1,53 @@
+"""Shared plumbing of the built-in schedulers: the searcher hand-off and exhaustion."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+from hpo.decisions import Verdict
+from hpo.protocols import Scheduler, Searcher, StudyView
+from hpo.trial import Observation, Trial
+from hpo.types import Config, Fidelity
+
+
+class SearcherScheduler(Scheduler):
+    """A scheduler that draws new configs from a :class:`~hpo.protocols.Searcher`.
+
+    It forwards every observation and every trial end to the searcher, and remembers when the
+    searcher is exhausted (``suggest`` returned None) so that no new trial is started after.
+    """
+
+    def __init__(self, searcher: Searcher, fidelity: Fidelity | None) -> None:
+        self.searcher = searcher
+        self.fidelity = fidelity
+        self._exhausted = False
+
+    def _suggest(self, trial_id: int, budget: float | None) -> Config | None:
+        if self._exhausted:
+            return None
+        config = self.searcher.suggest(trial_id, budget=budget)
+        if config is None:
+            self._exhausted = True  # idempotent: a None from next_action stays side-effect free
+        return config
+
+    def on_result(self, trial: Trial, obs: Observation) -> Verdict:
+        self.searcher.observe(trial, obs)
+        return self._decide(trial, obs)
+
+    @abstractmethod
+    def _decide(self, trial: Trial, obs: Observation) -> Verdict:
+        """The verdict (the searcher has already seen ``obs``)."""
+
+    def on_end(self, trial: Trial) -> None:
+        self.searcher.on_end(trial)
+        self._ended(trial)
+
+    def _ended(self, trial: Trial) -> None:
+        """Scheduler-specific bookkeeping when a trial ends (default: none)."""
+
+    def is_finished(self, view: StudyView) -> bool:
+        return self._exhausted and not self._has_pending_work(view)
+
+    def _has_pending_work(self, view: StudyView) -> bool:
+        """Whether trials this scheduler may still resume or is waiting on exist."""
+        return any(t.status.is_active for t in view)

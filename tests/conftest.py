@@ -1,0 +1,38 @@
+"""Shared test configuration.
+
+* ``--runslow`` runs tests marked ``slow`` (statistical and long simulations).
+* Every test fails if it changed the global ``random`` or ``numpy.random`` state: scaletune must
+  draw only from generators it owns.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", default=False, help="run slow tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def global_rng_untouched():
+    """Fail a test that draws from (or reseeds) a global RNG."""
+    np_state = np.random.get_state()
+    py_state = random.getstate()
+    yield
+    after = np.random.get_state()
+    assert random.getstate() == py_state, "the global `random` state changed"
+    assert after[0] == np_state[0] and np.array_equal(after[1], np_state[1]) \
+        and after[2:] == np_state[2:], "the global numpy.random state changed"
