@@ -16,9 +16,10 @@ An objective is ``objective(trial) -> None | float | dict``::
 Checkpoints come in two forms, use either:
 
 * **bytes**: ``trial.save_checkpoint(data)`` / ``trial.load_checkpoint()`` (written atomically;
-  ``report(..., checkpoint=data_or_callable)`` saves before the verdict, so a PAUSE always has a
-  checkpoint at the reported budget; a callable is only called when the verdict is not CONTINUE,
-  so serialising costs nothing while training continues);
+  ``report(..., checkpoint=data_or_callable)`` saves right after the result is recorded and
+  before ``report`` returns, so a paused trial has a checkpoint at its reported budget; a
+  callable is only called when the verdict is PAUSE or STOP, so serialising costs nothing
+  while training continues);
 * **a directory**: ``trial.checkpoint_dir`` persists across pause / resume of this trial; write
   any files there yourself.
 
@@ -108,8 +109,8 @@ class TrialHandle:
             metrics: metrics mapping (with the objective metric) or a bare number.
             budget: cumulative resource consumed (default: reports so far + 1).
             cost: cost since the previous report (default: wall seconds measured here).
-            checkpoint: bytes, or a callable returning bytes, saved with this budget before
-                the verdict is acted on (a callable only when the verdict is PAUSE / STOP).
+            checkpoint: bytes, or a callable returning bytes, saved with this budget after the
+                result is recorded (a callable only when the verdict is PAUSE / STOP).
         """
         if self._verdict is not None and self._verdict.should_stop:
             return self._verdict  # already told to pause / stop: nothing more is recorded
@@ -117,8 +118,6 @@ class TrialHandle:
             return Verdict.cont("duplicate report ignored")  # replaying work done before
         if not isinstance(metrics, Mapping):
             metrics = {self._metric: metrics}
-        if isinstance(checkpoint, (bytes, bytearray)):
-            self.save_checkpoint(bytes(checkpoint), budget=budget)
         now = time.perf_counter()
         increment = now - self._mark if cost is None else cost
         verdict = self._reporter(self.id, dict(metrics), budget, increment)
@@ -127,7 +126,11 @@ class TrialHandle:
         self._verdict = verdict
         if budget is not None:
             self._last_budget = budget
-        if callable(checkpoint) and verdict.should_stop:
+        # recorded first, checkpointed second: a crash in between costs recomputation (the
+        # resumed trial re-reports, duplicates are ignored), never a skipped observation
+        if isinstance(checkpoint, (bytes, bytearray)):
+            self.save_checkpoint(bytes(checkpoint), budget=budget)
+        elif callable(checkpoint) and verdict.should_stop:
             self.save_checkpoint(checkpoint(), budget=budget)
         return verdict
 

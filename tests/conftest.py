@@ -1,13 +1,14 @@
 """Shared test configuration.
 
 * ``--runslow`` runs tests marked ``slow`` (statistical and long simulations).
-* Every test fails if it changed the global ``random`` or ``numpy.random`` state: scaletune must
-  draw only from generators it owns.
+* Every test fails if it changed the global ``random``, ``numpy.random`` or ``torch`` RNG state:
+  scaletune must draw only from generators it owns.
 """
 
 from __future__ import annotations
 
 import random
+import sys
 
 import numpy as np
 import pytest
@@ -31,7 +32,11 @@ def global_rng_untouched():
     """Fail a test that draws from (or reseeds) a global RNG."""
     np_state = np.random.get_state()
     py_state = random.getstate()
+    torch_state = sys.modules["torch"].random.get_rng_state() if "torch" in sys.modules else None
     yield
+    if torch_state is not None:
+        assert sys.modules["torch"].random.get_rng_state().equal(torch_state), \
+            "the global torch RNG state changed"
     after = np.random.get_state()
     assert random.getstate() == py_state, "the global `random` state changed"
     assert after[0] == np_state[0] and np.array_equal(after[1], np_state[1]) \

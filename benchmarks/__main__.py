@@ -1,0 +1,109 @@
+"""``python -m benchmarks``: run suites, regenerate reports, measure speed.
+
+    python -m benchmarks run --suite quick            # the README's main command (< 10 min)
+    python -m benchmarks run --suite standard --methods random asha dehb-ref --seeds 10
+    python -m benchmarks report --out results/quick
+    python -m benchmarks list
+    python -m benchmarks core                         # Study throughput / replay / memory
+    python -m benchmarks speed                        # YAHPO loader + simulator speed
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hpo.errors import HPOError
+
+
+def _run(args: argparse.Namespace) -> int:
+    from benchmarks.methods import get_methods
+    from benchmarks.problems import all_names, get_problem
+    from benchmarks.report import report
+    from benchmarks.runner import run_tasks, tasks_of
+    from benchmarks.suites import get_suite
+
+    suite = get_suite(args.suite).with_overrides(
+        problems=args.problems, methods=args.methods, seeds=args.seeds, workers=args.workers,
+        budget=args.budget)
+    get_methods(list(suite.methods))  # unknown names fail before anything runs
+    unknown = [p for p in suite.problems if p not in all_names()]
+    if unknown:
+        get_problem(unknown[0])  # raises with the list of valid names
+    out = Path(args.out or f"results/{suite.name}")
+    import time
+
+    start = time.time()
+    run_tasks(tasks_of(suite), out, jobs=args.jobs)
+    print(report(out, title=f"Benchmark results: suite {suite.name}"))
+    print(f"suite {suite.name}: {time.time() - start:.0f} s; results in {out}/")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from benchmarks.report import report
+
+    print(report(Path(args.out)))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from benchmarks.methods import registry
+    from benchmarks.problems import all_names
+    from benchmarks.suites import SUITES
+
+    print("problems:", " ".join(all_names()))
+    print("methods: ", " ".join(sorted(registry())))
+    print("suites:  ", " ".join(sorted(SUITES)))
+    return 0
+
+
+def _core(args: argparse.Namespace) -> int:
+    from benchmarks.core_bench import main as core_main
+
+    return core_main(args.trials, args.reports, Path(args.out))
+
+
+def _speed(args: argparse.Namespace) -> int:
+    from benchmarks.speed import main as speed_main
+
+    return speed_main(Path(args.out))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a suite (resumes an interrupted one)")
+    run.add_argument("--suite", default="quick")
+    run.add_argument("--methods", nargs="+")
+    run.add_argument("--problems", nargs="+")
+    run.add_argument("--seeds", type=int)
+    run.add_argument("--workers", type=int, help="simulated workers per run")
+    run.add_argument("--budget", type=float, help="full-fidelity evaluations per run")
+    run.add_argument("--jobs", type=int, default=2, help="runs in parallel (processes)")
+    run.add_argument("--out", help="results directory (default results/<suite>)")
+    run.set_defaults(func=_run)
+    rep = sub.add_parser("report", help="regenerate tables and plots from results")
+    rep.add_argument("--out", default="results/quick")
+    rep.set_defaults(func=_report)
+    lst = sub.add_parser("list", help="problems, methods and suites")
+    lst.set_defaults(func=_list)
+    core = sub.add_parser("core", help="Study throughput, replay time and memory")
+    core.add_argument("--trials", type=int, default=10_000)
+    core.add_argument("--reports", type=int, default=10)
+    core.add_argument("--out", default="results/core")
+    core.set_defaults(func=_core)
+    speed = sub.add_parser("speed", help="YAHPO loader and simulator speed")
+    speed.add_argument("--out", default="results/speed")
+    speed.set_defaults(func=_speed)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (HPOError, FileNotFoundError, ValueError) as err:
+        print(f"benchmarks: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The methods the benchmark suite compares: ours (registered methods) and peer libraries.
+
+Every method is turned into a :class:`~hpo.study.Study` on a problem, so the simulator runs
+ours and the peers' decisions through exactly the same harness. Peers run in their own
+virtualenvs behind a subprocess adapter (``benchmarks.peers``) or, for Ray Tune, in process.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from benchmarks.problem import Problem
+from hpo import MethodError, Study
+from hpo.methods import Method, resolve_method
+
+
+class BenchMethod(ABC):
+    """A named contender. ``start`` builds a study for one (problem, seed) run."""
+
+    name: str
+    family: str = "ours"  # "ours" or "peer"
+    needs_fidelity: bool = True
+
+    @abstractmethod
+    def start(self, problem: Problem, seed: int) -> Study:
+        """A fresh study of this method on ``problem``."""
+
+    def stop(self, study: Study) -> None:
+        """Release what ``start`` acquired (peer processes)."""
+
+    def supports(self, problem: Problem) -> bool:
+        return problem.fidelity is not None or not self.needs_fidelity
+
+
+@dataclass
+class Ours(BenchMethod):
+    """One of scaletune's registered methods."""
+
+    name: str
+    method: Method
+
+    def __post_init__(self) -> None:
+        self.needs_fidelity = self.method.needs_fidelity
+
+    def start(self, problem: Problem, seed: int) -> Study:
+        return Study(problem.space, "loss", method=self.method, fidelity=problem.fidelity,
+                     seed=seed)
+
+
+def _ours() -> dict[str, BenchMethod]:
+    from schedulers import ASHA
+
+    methods: dict[str, BenchMethod] = {
+        "random": Ours("random", resolve_method("random")),
+        "hyperband": Ours("hyperband", resolve_method("hyperband")),
+        "asha": Ours("asha", resolve_method("asha")),
+        "asha-stop": Ours("asha-stop", ASHA(variant="stopping")),
+    }
+    return methods
+
+
+def registry() -> dict[str, BenchMethod]:
+    """Every method the suite knows: ours and the peers."""
+    from benchmarks.peers import peer_methods
+
+    return {**_ours(), **peer_methods()}
+
+
+def get_methods(names: list[str]) -> list[BenchMethod]:
+    """Methods by name; an unknown name raises MethodError listing the valid ones."""
+    known = registry()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise MethodError(f"unknown benchmark method(s) {unknown}; valid: {sorted(known)}")
+    return [known[n] for n in names]

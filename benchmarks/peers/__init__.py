@@ -1,0 +1,29 @@
+"""Peer libraries as benchmark opponents (never imported by hpo / searchers / schedulers).
+
+==================  =====================================================================
+name                what runs
+==================  =====================================================================
+``dehb-ref``        the reference DEHB package (automl/DEHB 0.1.2), own virtualenv
+``optuna-tpe-hb``   Optuna 5: TPE sampler + HyperbandPruner (plain TPE without fidelity)
+``smac-mf``         SMAC3 2.4 multi-fidelity facade (RF + Hyperband intensifier), or its
+                    HPO facade without fidelity
+``ray-asha``        Ray Tune's ASHAScheduler with random sampling (in process: ray is a core
+                    dependency)
+==================  =====================================================================
+"""
+
+from __future__ import annotations
+
+from benchmarks.methods import BenchMethod
+
+
+def peer_methods() -> dict[str, BenchMethod]:
+    from benchmarks.peers.adapter import PeerMethod
+    from benchmarks.peers.ray_asha import RayASHA
+
+    return {
+        "dehb-ref": PeerMethod("dehb-ref", "dehb"),
+        "optuna-tpe-hb": PeerMethod("optuna-tpe-hb", "optuna", needs_fidelity=False),
+        "smac-mf": PeerMethod("smac-mf", "smac", needs_fidelity=False),
+        "ray-asha": RayASHA(),
+    }

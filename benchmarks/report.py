@@ -1,0 +1,251 @@
+"""Tables and plots from ``runs.jsonl``: ``python -m benchmarks report --out results/quick``.
+
+Writes ``summary.md`` (a methods x problems table and a detailed table) and ``plots/*.png``
+(anytime regret per problem with 95% bands, average rank over the budget).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks import metrics
+from benchmarks.runner import RUNS_FILE, load_runs
+
+GRID_POINTS = 60
+
+
+@dataclass
+class Cell:
+    """Aggregated results of one (problem, method)."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    skipped: str = ""
+    budget_curves: np.ndarray | None = None
+    time_curves: np.ndarray | None = None
+    final: list[float] = field(default_factory=list)
+    grids: tuple[np.ndarray, np.ndarray] | None = None  # (full evaluations, simulated seconds)
+
+
+def _normalisation(runs: list[dict[str, Any]]) -> tuple[float, float]:
+    known = [r for r in runs if r.get("optimum") is not None and r.get("reference") is not None]
+    if known:
+        return float(known[0]["optimum"]), float(known[0]["reference"])
+    finals = [row[2] for r in runs for row in r.get("trajectory", [])]
+    firsts = [r["trajectory"][0][2] for r in runs
+              if r["method"] == "random" and r.get("trajectory")]
+    if not firsts:
+        firsts = [r["trajectory"][0][2] for r in runs if r.get("trajectory")]
+    optimum = min(finals) if finals else 0.0
+    return optimum, float(np.median(firsts)) if firsts else optimum + 1.0
+
+
+def latest(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The last record of each (problem, method, seed, workers): a retried run replaces its
+    earlier failure."""
+    last: dict[tuple, dict[str, Any]] = {}
+    for run in runs:
+        last[(run["problem"], run["method"], run["seed"], run["workers"])] = run
+    return list(last.values())
+
+
+def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, Cell]]:
+    """problem -> method -> Cell with regret curves on shared grids."""
+    by_problem: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for run in latest(runs):
+        by_problem[run["problem"]].append(run)
+    out: dict[str, dict[str, Cell]] = {}
+    for problem, prows in by_problem.items():
+        ok = [r for r in prows if "trajectory" in r]
+        optimum, reference = _normalisation(ok)
+        scale = (reference - optimum) or 1.0
+        cells: dict[str, Cell] = defaultdict(Cell)
+        if ok:
+            unit = ok[0]["unit"]
+            budget_grid = metrics.budget_grid(max(r["max_budget"] for r in ok), unit,
+                                              GRID_POINTS)
+            t_max = max(r["sim_time"] for r in ok) or 1.0
+            t_min = min((row[0] for r in ok for row in r["trajectory"] if row[0] > 0),
+                        default=t_max / 1000)
+            time_grid = np.geomspace(max(t_min, t_max / 1e4), t_max, GRID_POINTS)
+        for run in sorted(prows, key=lambda r: r["seed"]):
+            cell = cells[run["method"]]
+            if "error" in run:
+                cell.errors.append(run["error"])
+                continue
+            if "skipped" in run:
+                cell.skipped = run["skipped"]
+                continue
+            traj = [(t, s, (loss - optimum) / scale) for t, s, loss in run["trajectory"]]
+            cell.runs.append(run)
+            b = metrics.on_grid(traj, budget_grid, axis=1)
+            t = metrics.on_grid(traj, time_grid, axis=0)
+            cell.budget_curves = b[None] if cell.budget_curves is None else \
+                np.vstack([cell.budget_curves, b])
+            cell.time_curves = t[None] if cell.time_curves is None else \
+                np.vstack([cell.time_curves, t])
+            cell.final.append(traj[-1][2] if traj else metrics.BEFORE_FIRST)
+        for cell in cells.values():
+            cell.grids = (budget_grid / unit, time_grid) if ok else None
+        out[problem] = dict(cells)
+    return out
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if abs(x) >= 1000 or (x != 0 and abs(x) < 10 ** -digits):
+        return f"{x:.2e}"
+    return f"{x:.{digits}f}"
+
+
+def summarise(cells: dict[str, dict[str, Cell]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """problem -> method -> numbers (final regret mean/CI, speed-ups, mean rank, runs)."""
+    table: dict[str, dict[str, dict[str, Any]]] = {}
+    for problem, methods in cells.items():
+        finals = {m: c.final for m, c in methods.items() if c.final}
+        ranks = metrics.mean_ranks(finals) if len(finals) > 1 else {m: 1.0 for m in finals}
+        random = methods.get("random")
+        table[problem] = {}
+        for name, cell in methods.items():
+            row: dict[str, Any] = {"runs": len(cell.runs), "errors": len(cell.errors),
+                                   "skipped": cell.skipped,
+                                   "error": cell.errors[0] if cell.errors else ""}
+            if cell.final:
+                mean, ci = metrics.mean_ci(np.array(cell.final)[:, None])
+                row.update(final=float(mean[0]), ci=float(ci[0]), rank=ranks.get(name))
+                row["real_s"] = float(np.mean([r["real_s"] for r in cell.runs]))
+                row["decision_ms"] = 1000 * float(np.mean(
+                    [r["decision_s"] / max(1, r["n_reports"] + r["n_trials"])
+                     for r in cell.runs]))
+                if random is not None and random.final and name != "random":
+                    bg, tg = cell.grids
+                    row["speedup_budget"] = metrics.speedup(
+                        cell.budget_curves.mean(0), random.budget_curves.mean(0), bg)
+                    row["speedup_time"] = metrics.speedup(
+                        cell.time_curves.mean(0), random.time_curves.mean(0), tg)
+            table[problem][name] = row
+    return table
+
+
+def _cell_text(row: dict[str, Any]) -> str:
+    if row.get("skipped") and not row.get("runs"):
+        return "n/a"
+    if row.get("errors") and not row.get("runs"):
+        return "unavailable" if "PeerUnavailable" in row["error"] else "error"
+    text = _fmt(row.get("final"))
+    if row.get("speedup_budget") is not None:
+        text += f" ({row['speedup_budget']:.1f}x)"
+    elif "speedup_budget" in row:
+        text += " (<1x)"
+    if row.get("errors"):
+        text += f" [{row['errors']} failed]"
+    return text
+
+
+def markdown(table: dict[str, dict[str, dict[str, Any]]], title: str) -> str:
+    problems = sorted(table)
+    methods = sorted({m for p in table.values() for m in p},
+                     key=lambda m: (m != "random", m))
+    lines = [f"# {title}", "",
+             "Final normalised regret (mean over seeds; 0 = best known, 1 = reference) and, in "
+             "brackets, the speed-up over random search on the resource axis (how much sooner "
+             "the mean curve reaches random search's final regret).", "",
+             "| method | " + " | ".join(problems) + " | mean rank |",
+             "|---|" + "---|" * (len(problems) + 1)]
+    for m in methods:
+        ranks = [table[p][m]["rank"] for p in problems if table[p].get(m, {}).get("rank")]
+        cells = [_cell_text(table[p][m]) if m in table[p] else "-" for p in problems]
+        lines.append(f"| {m} | " + " | ".join(cells) + f" | {_fmt(np.mean(ranks), 2) if ranks else '-'} |")
+    lines += ["", "## Details", "",
+              "| problem | method | runs | final regret ± 95% CI | speed-up (resource) | "
+              "speed-up (sim. time) | mean rank | real s / run | decision ms |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for p in problems:
+        for m in methods:
+            row = table[p].get(m)
+            if row is None:
+                continue
+            if not row.get("runs"):
+                lines.append(f"| {p} | {m} | 0 | {_cell_text(row)} | | | | | |")
+                continue
+            lines.append(
+                f"| {p} | {m} | {row['runs']} | {_fmt(row['final'])} ± {_fmt(row['ci'])} | "
+                f"{_fmt(row.get('speedup_budget'), 2)} | {_fmt(row.get('speedup_time'), 2)} | "
+                f"{_fmt(row.get('rank'), 2)} | {_fmt(row['real_s'], 2)} | "
+                f"{_fmt(row['decision_ms'], 3)} |")
+    return "\n".join(lines) + "\n"
+
+
+def plots(cells: dict[str, dict[str, Cell]], out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    rank_curves: dict[str, list[np.ndarray]] = defaultdict(list)
+    for problem, methods in sorted(cells.items()):
+        ran = {m: c for m, c in methods.items() if c.final}
+        if not ran:
+            continue
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        for name, cell in sorted(ran.items()):
+            for ax, curves, grid in ((axes[0], cell.budget_curves, cell.grids[0]),
+                                     (axes[1], cell.time_curves, cell.grids[1])):
+                mean, ci = metrics.mean_ci(curves)
+                line, = ax.plot(grid, np.maximum(mean, 1e-6), label=name)
+                ax.fill_between(grid, np.maximum(mean - ci, 1e-6), np.maximum(mean + ci, 1e-6),
+                                color=line.get_color(), alpha=0.15)
+        for ax, label in ((axes[0], "resource spent (full-fidelity evaluations)"),
+                          (axes[1], "simulated wall time (s)")):
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(label)
+            ax.set_ylabel("normalised regret")
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize=8)
+        fig.suptitle(f"{problem}: mean regret, 95% band")
+        fig.tight_layout()
+        path = out / f"regret_{problem.replace('/', '_')}.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        paths.append(path)
+        if len(ran) > 1:
+            for name, curve in metrics.ranks_over_grid(
+                    {m: c.budget_curves for m, c in ran.items()}).items():
+                rank_curves[name].append(curve)
+    if rank_curves:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        x = np.linspace(0, 1, GRID_POINTS)
+        for name, curves in sorted(rank_curves.items()):
+            ax.plot(x, np.mean(curves, axis=0), label=f"{name} ({len(curves)} problems)")
+        ax.set_xlabel("fraction of the run's resource budget (log grid)")
+        ax.set_ylabel("average rank (1 = best)")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        path = out / "average_rank.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def report(out_dir: Path, title: str | None = None) -> str:
+    """Regenerate ``summary.md`` and the plots of ``out_dir`` from its runs."""
+    runs = load_runs(out_dir / RUNS_FILE)
+    if not runs:
+        raise FileNotFoundError(f"no runs in {out_dir / RUNS_FILE}")
+    cells = aggregate(runs)
+    text = markdown(summarise(cells), title or f"Benchmark results: {out_dir.name}")
+    (out_dir / "summary.md").write_text(text)
+    plots(cells, out_dir / "plots")
+    return text

@@ -1,0 +1,59 @@
+"""Benchmark suites: which problems, methods, seeds, workers and budget.
+
+The budget of a run is ``budget`` full-fidelity evaluations' worth of resource
+(``budget * fidelity.max``; single-fidelity problems: ``single_budget`` evaluations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from hpo.errors import HPOError
+
+OURS = ("random", "hyperband", "asha", "asha-stop")
+PEERS = ("dehb-ref", "optuna-tpe-hb", "smac-mf", "ray-asha")
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    problems: tuple[str, ...]
+    methods: tuple[str, ...]
+    seeds: int = 10
+    workers: int = 4
+    budget: float = 30.0
+    single_budget: float = 100.0
+
+    def with_overrides(self, *, problems: list[str] | None = None,
+                       methods: list[str] | None = None, seeds: int | None = None,
+                       workers: int | None = None, budget: float | None = None) -> Suite:
+        return replace(self, problems=tuple(problems) if problems else self.problems,
+                       methods=tuple(methods) if methods else self.methods,
+                       seeds=seeds or self.seeds, workers=workers or self.workers,
+                       budget=budget or self.budget)
+
+
+SUITES = {
+    "quick": Suite("quick", ("branin", "hartmann", "curves", "digits"), OURS, seeds=10,
+                   workers=4, budget=20),
+    "standard": Suite("standard", (
+        "branin", "hartmann", "curves", "digits",
+        "lcbench/167168", "lcbench/189873", "lcbench/189906",
+        "rbv2_xgboost/12", "rbv2_xgboost/1501",
+        "iaml_glmnet/40981", "iaml_glmnet/1489",
+        "fcnet/protein_structure", "fcnet/naval_propulsion",
+        "lcdb/6", "lcdb/1590"), OURS + PEERS, seeds=10, workers=4, budget=30),
+    "full": Suite("full", (), OURS + PEERS, seeds=30, workers=4, budget=50,
+                  single_budget=200),
+}
+
+
+def get_suite(name: str) -> Suite:
+    if name not in SUITES:
+        raise HPOError(f"unknown suite {name!r}; valid suites: {sorted(SUITES)}")
+    suite = SUITES[name]
+    if name == "full":
+        from benchmarks.problems import all_names
+
+        suite = replace(suite, problems=tuple(all_names()))
+    return suite

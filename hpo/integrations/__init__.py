@@ -1,0 +1,1 @@
+"""Integrations with external execution frameworks (Ray Tune). Imported lazily."""
