@@ -6,6 +6,7 @@
     python -m benchmarks list
     python -m benchmarks core                         # Study throughput / replay / memory
     python -m benchmarks speed                        # YAHPO loader + simulator speed
+    python -m benchmarks overhead                     # DEHB decision time vs the reference
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ def _speed(args: argparse.Namespace) -> int:
     return speed_main(Path(args.out))
 
 
+def _overhead(args: argparse.Namespace) -> int:
+    from benchmarks.overhead import main as overhead_main
+
+    return overhead_main(args.evaluations, Path(args.out))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     speed = sub.add_parser("speed", help="YAHPO loader and simulator speed")
     speed.add_argument("--out", default="results/speed")
     speed.set_defaults(func=_speed)
+    over = sub.add_parser("overhead", help="DEHB decision time: ours vs the reference")
+    over.add_argument("--evaluations", type=int, default=10_100)
+    over.add_argument("--out", default="results/overhead")
+    over.set_defaults(func=_overhead)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -56,6 +56,8 @@ def _ours() -> dict[str, BenchMethod]:
         "hyperband": Ours("hyperband", resolve_method("hyperband")),
         "asha": Ours("asha", resolve_method("asha")),
         "asha-stop": Ours("asha-stop", ASHA(variant="stopping")),
+        "dehb": Ours("dehb", resolve_method("dehb")),
+        "de": Ours("de", resolve_method("de")),
     }
     return methods
 

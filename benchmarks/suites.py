@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from hpo.errors import HPOError
 
-OURS = ("random", "hyperband", "asha", "asha-stop")
+OURS = ("random", "hyperband", "asha", "asha-stop", "dehb")
 PEERS = ("dehb-ref", "optuna-tpe-hb", "smac-mf", "ray-asha")
 
 

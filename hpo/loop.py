@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpo.errors import TrialStateError
+from hpo.errors import HPOError, TrialStateError
 from hpo.executors import (Crashed, Executor, InlineExecutor, Objective, Outcome,
                            ProcessPoolExecutor)
 from hpo.progress import Progress
@@ -26,6 +26,9 @@ from hpo.trial import Ticket
 logger = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 0.05
+#: stop a run whose trials keep failing (a broken objective would otherwise run forever,
+#: since failed trials consume no budget)
+MAX_FAILURES_IN_A_ROW = 20
 
 
 def _positive(name: str, value: Any, integer: bool = False) -> None:
@@ -119,6 +122,7 @@ def _drive(study: Study, executor: Executor, limits: Limits, display: Progress) 
     if queue:
         logger.info("relaunching %d trial(s) left running by a previous run", len(queue))
     busy: set[int] = set()  # trials whose segment is executing right now
+    failures = [0, ""]  # failed segments in a row, last reason
     while True:
         asked_out = False
         while executor.capacity() > 0:
@@ -141,6 +145,12 @@ def _drive(study: Study, executor: Executor, limits: Limits, display: Progress) 
             return
         for outcome in executor.poll(POLL_INTERVAL_S):
             _settle(study, outcome, busy, queue)
+            failed = isinstance(outcome, Crashed)
+            failures[0] = failures[0] + 1 if failed else 0
+            failures[1] = outcome.reason if failed else ""
+        if failures[0] >= MAX_FAILURES_IN_A_ROW:
+            raise HPOError(f"the last {failures[0]} trials all failed; stopping the run. Last "
+                           f"failure:\n{failures[1]}")
         display.update()
 
 

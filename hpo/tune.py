@@ -42,7 +42,9 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
          max_budget: float | None = None, max_cost: float | None = None,
          max_wall_s: float | None = None, workers: int = 1, seed: int | None = None,
          storage: str | os.PathLike[str] | None = None, executor: Executor | None = None,
-         progress: bool | None = None) -> TuneResult:
+         progress: bool | None = None, backend: str = "local",
+         resources: Mapping[str, float] | None = None, max_concurrent: int | None = None,
+         ray_address: str | None = None, max_failures: int = 0) -> TuneResult:
     """Tune ``objective`` over ``space`` and return the best config and all results.
 
     Args:
@@ -63,6 +65,10 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
             directory resumes an interrupted run.
         executor: a custom executor instead of the default.
         progress: print a progress line to stderr (None: only on a terminal).
+        backend: ``"local"`` (the embedded executors) or ``"ray"`` (Ray Tune; starts or joins
+            a local Ray runtime, or the cluster at ``ray_address``). With Ray:
+            ``resources`` per trial (``{"cpu": 1, "gpu": 0.5}``), ``max_concurrent`` trials
+            (default: what the resources allow), ``max_failures`` retries of a crashed trial.
 
     Raises:
         ValueError: no stop criterion and an endless method, or invalid limits.
@@ -73,9 +79,18 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
     if not limits.any and not finite:
         raise ValueError("give at least one stop criterion: max_trials, max_budget, max_cost "
                          "or max_wall_s")
+    if backend not in ("local", "ray"):
+        raise ValueError(f"backend must be 'local' or 'ray', got {backend!r}")
     study = Study(space, ObjectiveSpec(metric, mode), method=method, fidelity=fidelity,
                   seed=seed, storage=storage)
-    run(study, objective, executor=executor, workers=workers, limits=limits, progress=progress)
+    if backend == "ray":
+        from hpo.integrations.ray_backend import run_ray
+
+        run_ray(study, objective, limits=limits, resources=resources,
+                max_concurrent=max_concurrent, address=ray_address, max_failures=max_failures)
+    else:
+        run(study, objective, executor=executor, workers=workers, limits=limits,
+            progress=progress)
     best = study.best()
     value = None
     if best is not None and math.isfinite(best.loss):

@@ -7,11 +7,12 @@ from schedulers.asha import ASHAScheduler
 from schedulers.brackets import Bracket, hyperband_brackets, rung_levels
 from schedulers.fifo import FIFOScheduler
 from schedulers.hyperband import HyperbandScheduler
-from schedulers.methods import ASHA, Hyperband, RandomSearch, SuccessiveHalving
+from schedulers.dehb import DEHBScheduler
+from schedulers.methods import ASHA, DE, DEHB, Hyperband, RandomSearch, SuccessiveHalving
 from schedulers.successive_halving import SuccessiveHalvingScheduler
 
 __all__ = [
-    "ASHA", "ASHAScheduler", "Bracket", "FIFOScheduler", "Hyperband", "HyperbandScheduler",
+    "ASHA", "ASHAScheduler", "DE", "DEHB", "DEHBScheduler", "Bracket", "FIFOScheduler", "Hyperband", "HyperbandScheduler",
     "RandomSearch", "SuccessiveHalving", "SuccessiveHalvingScheduler", "hyperband_brackets",
     "rung_levels",
 ]

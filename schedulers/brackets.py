@@ -2,14 +2,15 @@
 
 Rung ladder
 -----------
-Rungs are spaced *up* from the minimum budget: ``r_k = r_min * eta**k`` for ``k < s_max`` and
-the top rung is the maximum budget ``R`` itself, where ``s_max`` is the largest ``s`` with
-``r_min * eta**s <= R`` (computed with an integer loop, never ``int(log(R)/log(eta))``, which
-drops a rung for R=1000, eta=10 and R=243, eta=3). When ``R / r_min`` is a power of ``eta`` this
-is the paper's ladder exactly; otherwise only the last step is irregular (1, 3, 9, 27, 100 for
-``r_min=1, R=100, eta=3``), so the requested minimum and maximum are both honoured and integer
-fidelities stay integers. A non-integer ``eta`` with an integer fidelity rounds each rung to the
-nearest integer.
+Rungs follow the paper (Li et al. 2018): ``r_k = R * eta**(k - s_max)`` for ``k = 0..s_max``,
+spaced *down* from the maximum budget ``R`` so that every step is exactly ``eta`` and the top
+rung is ``R``; ``s_max`` is the largest ``s`` with ``r_min * eta**s <= R``, computed with an
+integer loop (never ``int(log(R)/log(eta))``, which drops a rung for R=1000, eta=10 and
+R=243, eta=3). When ``R / r_min`` is a power of ``eta`` the ladder starts exactly at ``r_min``;
+otherwise the first rung lies in ``[r_min, eta * r_min)``. Integer fidelities round each rung to
+the nearest integer (never below ``r_min``): ``r_min=1, R=100, eta=3`` gives 1, 4, 11, 33, 100
+and ``r_min=1, R=52, eta=3`` gives 2, 6, 17, 52 (the reference DEHB's 1.93, 5.78, 17.3, 52,
+rounded).
 
 Bracket tables (``convention``)
 -------------------------------
@@ -59,12 +60,18 @@ def max_halvings(r_min: float, r_max: float, eta: float) -> int:
 def rung_levels(r_min: float, r_max: float, eta: float, *, integer: bool = True) -> list[float]:
     """The budgets of the rung ladder from ``r_min`` to ``r_max`` (see the module docstring)."""
     s_max = max_halvings(r_min, r_max, eta)
-    levels: list[float] = [r_min * _pow(eta, k) for k in range(s_max)] + [r_max]
+    if isinstance(eta, int) and isinstance(r_max, int) and r_max % eta**s_max == 0:
+        levels: list[float] = [r_max // eta ** (s_max - k) for k in range(s_max + 1)]
+    else:
+        levels = [r_max / float(eta) ** (s_max - k) for k in range(s_max + 1)]
+    levels[-1] = r_max
     if integer:
-        levels = [int(round(v)) for v in levels]
+        levels = [max(int(round(v)), int(r_min)) for v in levels]
         for low, high in zip(levels, levels[1:]):
             if high <= low:
                 raise MethodError(f"integer rung levels collapse for eta={eta!r}: {levels}")
+    else:
+        levels = [max(v, r_min) for v in levels]
     return levels
 
 

@@ -16,10 +16,12 @@ from hpo.rng import derive_seed
 from hpo.space import SearchSpace
 from hpo.types import Fidelity, Objective
 from schedulers.asha import VARIANTS, ASHAScheduler
-from schedulers.brackets import CONVENTIONS, check_eta
+from schedulers.brackets import CONVENTIONS, check_eta, hyperband_brackets
+from schedulers.dehb import MODES, DEHBScheduler, population_sizes
 from schedulers.fifo import FIFOScheduler
 from schedulers.hyperband import HyperbandScheduler
 from schedulers.successive_halving import SuccessiveHalvingScheduler
+from searchers.de import DifferentialEvolution, parse_strategy
 from searchers.random import RandomSearcher
 
 
@@ -107,3 +109,63 @@ class ASHA(Method):
         self.check(fidelity)
         return ASHAScheduler(_random(space, seed), fidelity, eta=self.eta, variant=self.variant,
                              brackets=self.brackets, seed=derive_seed(seed, "brackets"))
+
+
+@dataclass(frozen=True)
+class DEHB(Method):
+    """DEHB (Awad et al. 2021): Hyperband brackets + differential evolution per fidelity."""
+
+    eta: float = 3
+    mutation_factor: float = 0.5
+    crossover_prob: float = 0.5
+    strategy: str = "rand1_bin"
+    boundary: str = "random"
+    target_rule: str = "immediate"
+    mode: str = "async"
+    iterations: int | None = None
+    name = "dehb"
+    needs_fidelity = True
+
+    def __post_init__(self) -> None:
+        check_eta(self.eta)
+        parse_strategy(self.strategy)
+        if self.mode not in MODES:
+            raise MethodError(f"DEHB mode must be one of {list(MODES)}, got {self.mode!r}")
+
+    def build(self, space: SearchSpace, objective: Objective, fidelity: Fidelity | None,
+              seed: int) -> Scheduler:
+        self.check(fidelity)
+        brackets = hyperband_brackets(fidelity.min, fidelity.max, self.eta,
+                                      convention="hpbandster", integer=fidelity.integer)
+        de = DifferentialEvolution(space, population_sizes(brackets),
+                                   seed=derive_seed(seed, "searcher"),
+                                   mutation_factor=self.mutation_factor,
+                                   crossover_prob=self.crossover_prob, strategy=self.strategy,
+                                   boundary=self.boundary, target_rule=self.target_rule)
+        return DEHBScheduler(de, fidelity, eta=self.eta, mode=self.mode,
+                             iterations=self.iterations)
+
+
+@dataclass(frozen=True)
+class DE(Method):
+    """Differential evolution (single population) on the full budget: DEHB without fidelity."""
+
+    population: int = 20
+    mutation_factor: float = 0.5
+    crossover_prob: float = 0.5
+    strategy: str = "rand1_bin"
+    name = "de"
+
+    def __post_init__(self) -> None:
+        parse_strategy(self.strategy)
+        if isinstance(self.population, bool) or self.population < 5:
+            raise MethodError(f"population must be an int >= 5, got {self.population!r}")
+
+    def build(self, space: SearchSpace, objective: Objective, fidelity: Fidelity | None,
+              seed: int) -> Scheduler:
+        budget = fidelity.max if fidelity is not None else None
+        de = DifferentialEvolution(space, {budget: self.population},
+                                   seed=derive_seed(seed, "searcher"),
+                                   mutation_factor=self.mutation_factor,
+                                   crossover_prob=self.crossover_prob, strategy=self.strategy)
+        return FIFOScheduler(de, fidelity)

@@ -23,6 +23,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import traceback
 
 
@@ -233,6 +234,7 @@ def main() -> None:
     driver, key = None, 0
     for line in sys.stdin:
         request = json.loads(line)
+        start = time.perf_counter()
         try:
             op = request["op"]
             if op == "init":
@@ -256,6 +258,7 @@ def main() -> None:
                 reply = {"error": f"unknown op {op!r}"}
         except Exception:
             reply = {"error": traceback.format_exc()}
+        reply["t"] = time.perf_counter() - start  # seconds spent in the library itself
         out.write(json.dumps(reply) + "\n")
         out.flush()
 

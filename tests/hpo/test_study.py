@@ -11,7 +11,7 @@ from hpo import (Fidelity, FidelityError, Float, HPOWarning, InvalidConfigError,
                  ReportError, SearchSpace, StorageError, Study, TrialStateError, TrialStatus,
                  UnknownTrialError)
 from hpo.decisions import Decision
-from schedulers import ASHA, Hyperband
+from schedulers import ASHA, DEHB, Hyperband
 
 from .helpers import FIDELITY, SPACE, curve, drive, journal_decisions
 
@@ -128,7 +128,8 @@ def test_journal_is_durable_when_tell_returns(tmp_path):
 
 @pytest.mark.parametrize("method", ["random", "sh", "hyperband", "asha",
                                     ASHA(variant="stopping"), ASHA(brackets=3),
-                                    Hyperband(convention="hpbandster")])
+                                    Hyperband(convention="hpbandster"), "dehb",
+                                    DEHB(mode="sync", target_rule="deferred")])
 def test_replay_equals_live(method, tmp_path):
     """Reopening at any point and continuing gives exactly the uninterrupted decisions."""
     live_dir, copy_dir = tmp_path / "live", tmp_path / "copy"

@@ -42,8 +42,9 @@ def test_hpbandster_table_r81_eta3():
     (1, 64, 4, [1, 4, 16, 64]),
     (1, 1000, 10, [1, 10, 100, 1000]),          # int(log(1000)/log(10)) == 2 would drop a rung
     (1, 243, 3, [1, 3, 9, 27, 81, 243]),        # int(log(243)/log(3)) == 4 would drop a rung
-    (1, 100, 3, [1, 3, 9, 27, 100]),            # non-power of eta: the top rung is R itself
-    (2, 81, 3, [2, 6, 18, 81]),
+    (1, 100, 3, [1, 4, 11, 33, 100]),           # non-power of eta: spaced down from R, rounded
+    (1, 52, 3, [2, 6, 17, 52]),                 # LCBench epochs: the reference DEHB's, rounded
+    (2, 81, 3, [3, 9, 27, 81]),                 # first rung in [r_min, eta * r_min)
     (5, 5, 3, [5]),
 ])
 def test_rung_ladders(r_min, r_max, eta, levels):
@@ -61,12 +62,12 @@ def test_small_tables_both_conventions():
 
 
 def test_non_power_of_eta_tables():
-    """R=100, eta=3: the paper's counts on the ladder 1, 3, 9, 27, 100."""
+    """R=100, eta=3: the paper's counts on the down-spaced ladder 1, 4, 11, 33, 100."""
     assert table(1, 100, 3) == [
-        (4, [81, 27, 9, 3, 1], [1, 3, 9, 27, 100]),
-        (3, [34, 11, 3, 1], [3, 9, 27, 100]),
-        (2, [15, 5, 1], [9, 27, 100]),
-        (1, [8, 2], [27, 100]),
+        (4, [81, 27, 9, 3, 1], [1, 4, 11, 33, 100]),
+        (3, [34, 11, 3, 1], [4, 11, 33, 100]),
+        (2, [15, 5, 1], [11, 33, 100]),
+        (1, [8, 2], [33, 100]),
         (0, [5], [100]),
     ]
     assert [c for _, c, _ in table(1, 100, 3, "hpbandster")] == \
@@ -75,7 +76,7 @@ def test_non_power_of_eta_tables():
 
 def test_float_fidelity_and_float_eta():
     assert rung_levels(0.1, 0.9, 3, integer=False) == pytest.approx([0.1, 0.3, 0.9])
-    assert rung_levels(1, 40, 2.5) == [1, 2, 6, 16, 40]
+    assert rung_levels(1, 40, 2.5) == [1, 3, 6, 16, 40]  # 1.024, 2.56, 6.4, 16, 40 rounded
 
 
 def test_async_bracket_probabilities():

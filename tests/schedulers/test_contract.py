@@ -4,7 +4,7 @@ import pytest
 
 from hpo import Categorical, Fidelity, Float, Int, SearchSpace
 from hpo.testing import check_scheduler_contract
-from schedulers import ASHA, Hyperband, RandomSearch, SuccessiveHalving
+from schedulers import ASHA, DE, DEHB, Hyperband, RandomSearch, SuccessiveHalving
 
 SPACE = SearchSpace([Float("lr", 1e-4, 1e-1, log=True), Int("layers", 1, 4),
                      Categorical("act", ["relu", "gelu", "tanh"])])
@@ -18,6 +18,10 @@ METHODS = {
     "asha": ASHA(),
     "asha-stopping": ASHA(variant="stopping"),
     "asha-3-brackets": ASHA(brackets=3, eta=2),
+    "dehb": DEHB(),
+    "dehb-sync-deferred": DEHB(mode="sync", target_rule="deferred"),
+    "dehb-currenttobest1-exp": DEHB(strategy="currenttobest1_exp", target_rule="worst"),
+    "de": DE(population=8),
 }
 
 
@@ -29,11 +33,12 @@ def test_scheduler_contract(name, fidelity):
     check_scheduler_contract(METHODS[name], SPACE, fidelity, workers=3)
 
 
-def test_random_without_fidelity():
-    check_scheduler_contract(RandomSearch(), SPACE, None, workers=2)
+@pytest.mark.parametrize("method", [RandomSearch(), DE(population=6)])
+def test_single_fidelity_methods_without_fidelity(method):
+    check_scheduler_contract(method, SPACE, None, workers=2)
 
 
-@pytest.mark.parametrize("method", ["sh", "hyperband", "asha"])
+@pytest.mark.parametrize("method", ["sh", "hyperband", "asha", "dehb"])
 def test_multi_fidelity_methods_need_a_fidelity(method):
     from hpo import MethodError, Study
 

@@ -1,0 +1,17 @@
+"""Every ``Example:`` block in the library docstrings runs."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["hpo.space", "hpo.study", "hpo.rng", "hpo.types", "hpo.testing",
+           "searchers.random", "schedulers.hyperband"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0
