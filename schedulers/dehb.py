@@ -19,7 +19,8 @@ Hyperband's bracket schedule (HpBandSter convention: for R=81, eta=3 the bracket
 
 Fidelity levels come from :func:`~schedulers.brackets.rung_levels` (spaced down from R as in
 the paper, integer-safe): ``R=52, eta=3`` gives 2, 6, 17, 52 (the reference's 1.93, 5.78, 17.3, 52,
-rounded to whole epochs, where the reference truncates when it trains).
+rounded to whole epochs). Spacing up from ``r_min`` instead (1, 3, 9, 52) leaves a 6x last step
+that made promotions to R much noisier on LCBench in our benchmark.
 """
 
 from __future__ import annotations
