@@ -78,6 +78,13 @@ def _overhead(args: argparse.Namespace) -> int:
     return overhead_main(args.evaluations, Path(args.out))
 
 
+def _ray_overhead(args: argparse.Namespace) -> int:
+    from benchmarks.ray_overhead import run as ray_overhead_run
+
+    ray_overhead_run(Path(args.out), trials=args.trials)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     over.add_argument("--evaluations", type=int, default=10_100)
     over.add_argument("--out", default="results/overhead")
     over.set_defaults(func=_overhead)
+    ray_over = sub.add_parser("ray-overhead",
+                              help="our ASHA through Ray Tune vs Ray's ASHAScheduler")
+    ray_over.add_argument("--trials", type=int, default=500)
+    ray_over.add_argument("--out", default="results/ray")
+    ray_over.set_defaults(func=_ray_overhead)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -8,6 +8,8 @@ Examples::
     hpo best runs/asha --json
     hpo trials runs/asha --csv trials.csv
     hpo resume runs/asha            # after a crash or Ctrl-C: continues where it stopped
+    hpo run mypkg.train:objective --method asha --fidelity epochs:1:81 --max-budget 2000 \\
+        --backend ray --resources '{"cpu": 1, "gpu": 0.5}' --dir runs/asha-ray
     hpo methods
 """
 
@@ -94,18 +96,57 @@ def _limits(args: argparse.Namespace, saved: dict[str, Any]) -> Limits:
     return Limits(**values)
 
 
+def parse_resources(text: str | None) -> dict[str, float] | None:
+    """``--resources`` as a JSON object of non-negative numbers, e.g. ``{"cpu": 1, "gpu": .5}``."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+            for v in value.values()):
+        raise HPOError(f'--resources must be a JSON object like {{"cpu": 1, "gpu": 0.5}}, '
+                       f"got {text!r}")
+    return {str(k): float(v) for k, v in value.items()}
+
+
+def _ray_options(args: argparse.Namespace, saved: dict[str, Any]) -> dict[str, Any]:
+    names = ("resources", "max_concurrent", "ray_address", "max_failures")
+    given = {k: getattr(args, k, None) for k in names}
+    if isinstance(given["resources"], str):
+        given["resources"] = parse_resources(given["resources"])
+    return {k: given[k] if given[k] is not None else saved.get(k) for k in names}
+
+
+def _execute(study: Study, objective: Any, *, backend: str, workers: int, limits: Limits,
+             ray: dict[str, Any], progress: bool | None) -> None:
+    if backend == "ray":
+        from hpo.integrations.ray_backend import run_ray
+
+        run_ray(study, objective, limits=limits, resources=ray.get("resources"),
+                max_concurrent=ray.get("max_concurrent"), address=ray.get("ray_address"),
+                max_failures=ray.get("max_failures") or 0)
+    else:
+        run(study, objective, workers=workers, limits=limits, progress=progress)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     objective = load_attr(args.objective)
     limits = Limits(**{k: getattr(args, k) for k in LIMIT_FLAGS})
     if not limits.any:
         raise HPOError("give at least one of --max-trials, --max-budget, --max-cost, --max-wall-s")
+    ray = _ray_options(args, {})
     meta = {"entrypoint": args.objective, "cwd": os.getcwd(), "workers": args.workers,
-            "limits": {k: getattr(limits, k) for k in LIMIT_FLAGS}}
+            "limits": {k: getattr(limits, k) for k in LIMIT_FLAGS}, "backend": args.backend,
+            "ray": ray}
     study = Study(load_space(args.space, args.objective), Objective(args.metric, args.mode),
                   method=_method(args.method, args.method_params),
                   fidelity=parse_fidelity(args.fidelity), seed=args.seed, storage=args.dir,
                   meta=meta)
-    run(study, objective, workers=args.workers, limits=limits, progress=args.progress)
+    _execute(study, objective, backend=args.backend, workers=args.workers, limits=limits,
+             ray=ray, progress=args.progress)
     print(_summary(study))
     return 0
 
@@ -121,8 +162,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
     objective = load_attr(entrypoint)
     study = Study.open(args.dir)
     workers = args.workers or peek.meta.get("workers", 1)
-    run(study, objective, workers=workers, limits=_limits(args, peek.meta.get("limits", {})),
-        progress=args.progress)
+    _execute(study, objective, backend=args.backend or peek.meta.get("backend", "local"),
+             workers=workers, limits=_limits(args, peek.meta.get("limits", {})),
+             ray=_ray_options(args, peek.meta.get("ray") or {}), progress=args.progress)
     print(_summary(study))
     return 0
 
@@ -199,11 +241,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="min", choices=["min", "max"])
     p.add_argument("--seed", type=int)
     p.add_argument("--dir", required=True, help="study directory (journal + checkpoints)")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1, help="local worker processes")
+    p.add_argument("--backend", default="local", choices=["local", "ray"])
     p.set_defaults(func=cmd_run)
     r = sub.add_parser("resume", help="continue an interrupted `hpo run` study")
     r.add_argument("dir")
     r.add_argument("--workers", type=int)
+    r.add_argument("--backend", choices=["local", "ray"], help="default: the study's own")
     r.set_defaults(func=cmd_resume)
     for q in (p, r):
         q.add_argument("--max-trials", dest="max_trials", type=int)
@@ -211,6 +255,14 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--max-cost", dest="max_cost", type=float)
         q.add_argument("--max-wall-s", dest="max_wall_s", type=float)
         q.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+        ray = q.add_argument_group("Ray backend (--backend ray)")
+        ray.add_argument("--resources", help='per trial, JSON, e.g. \'{"cpu": 1, "gpu": 0.5}\'')
+        ray.add_argument("--max-concurrent", dest="max_concurrent", type=int,
+                         help="trials running at once (default: what resources allow)")
+        ray.add_argument("--ray-address", dest="ray_address",
+                         help='a running cluster, e.g. "auto" (default: a local Ray runtime)')
+        ray.add_argument("--max-failures", dest="max_failures", type=int,
+                         help="Ray retries of a crashed trial (FailureConfig)")
     s = sub.add_parser("status", help="counts, budget used and the best trial")
     s.add_argument("dir")
     s.set_defaults(func=cmd_status)

@@ -53,7 +53,7 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
             :mod:`hpo.handle`).
         space: a :class:`SearchSpace` or a dict of parameters / Ray Tune domains.
         metric: the metric to optimise; ``mode``: ``"min"`` or ``"max"``.
-        method: ``"random"``, ``"sh"``, ``"hyperband"``, ``"asha"`` (see
+        method: ``"random"``, ``"sh"``, ``"hyperband"``, ``"asha"``, ``"dehb"``, ``"de"`` (see
             ``hpo.available_methods()``) or a method object with options, e.g.
             ``schedulers.ASHA(eta=4)``.
         fidelity: the resumable resource axis, required by multi-fidelity methods.

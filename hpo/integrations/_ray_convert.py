@@ -79,3 +79,29 @@ def check_metric_mode(objective: Objective, metric: str | None, mode: str | None
         raise IntegrationError(
             f"{where}: Ray Tune passed mode={mode!r}, but the study's objective is to "
             f"{objective.direction.value} {objective.metric!r} (mode={ray_mode(objective)!r})")
+
+
+def check_resources(resources: Mapping[str, Any] | None) -> dict[str, float]:
+    """Per-trial resources as Ray wants them: ``{"cpu": 1, "gpu": 0.5, "custom": 1}``.
+
+    Defaults to one CPU. Values must be finite and >= 0 (fractions allowed); zero entries are
+    dropped; at least one resource must remain.
+    """
+    if resources is None:
+        return {"cpu": 1.0}
+    if not isinstance(resources, Mapping):
+        raise IntegrationError(f"resources must be a dict like {{'cpu': 1, 'gpu': 0.5}}, "
+                               f"got {resources!r}")
+    out = {}
+    for key, value in resources.items():
+        number = _number(value)
+        if not isinstance(key, str) or number is None or not math.isfinite(number) \
+                or number < 0:
+            raise IntegrationError(f"invalid trial resource {key!r}: {value!r} (need a number "
+                                   ">= 0, e.g. {'cpu': 1, 'gpu': 0.5})")
+        if number > 0:
+            out[key.lower() if key.lower() in ("cpu", "gpu") else key] = number
+    if not out:
+        raise IntegrationError(f"resources {dict(resources)!r} ask for nothing; give at least "
+                               "one CPU or GPU")
+    return out
