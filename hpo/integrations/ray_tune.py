@@ -220,14 +220,26 @@ class RayScheduler(TrialScheduler):
         super().__init__()
         self._bridge = bridge
         self._metric = bridge.study.objective.metric
+        self._ended: list[Any] = []
 
     def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
         check_metric_mode(self._bridge.study.objective, metric, mode, "RayScheduler")
         return True
 
     def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
+        """Ray re-adds every unfinished trial as PENDING after a restore and starts all
+        PENDING trials; those the journal has paused or ended since its last experiment
+        checkpoint are held PAUSED instead (resumed by the study, or released)."""
         self._bridge.ray_trials[trial.trial_id] = trial
-        self._bridge.relink(trial)
+        tid = self._bridge.relink(trial)
+        if tid is None or tid not in self._bridge.study.trials or \
+                trial.status != RayTrial.PENDING:
+            return
+        status = self._bridge.study.trials[tid].status
+        if status is TrialStatus.PAUSED or status.is_terminal:
+            trial.set_status(RayTrial.PAUSED)
+        if status.is_terminal:
+            self._ended.append(trial)
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
         bridge = self._bridge
@@ -263,6 +275,10 @@ class RayScheduler(TrialScheduler):
 
     def choose_trial_to_run(self, tune_controller: Any) -> Any:
         bridge = self._bridge
+        while self._ended:  # held after a restore, ended in the journal: release them
+            trial = self._ended.pop()
+            if trial.status == RayTrial.PAUSED:
+                tune_controller.stop_trial(trial)
         while bridge.resumes:  # idempotent: offered until Ray has started it
             trial = self._ray_trial(bridge.resumes[0])
             if trial is not None and trial.status in (RayTrial.PAUSED, RayTrial.PENDING):
@@ -296,6 +312,7 @@ class RayScheduler(TrialScheduler):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._bridge = _bridge_for(state["bridge"])
         self._metric = state["metric"]
+        self._ended = []
 
 
 def ray_components(study: Study, *, max_concurrent: int | None = None,

@@ -70,7 +70,8 @@ def test_kill_driver_restore_and_finish(tmp_path, method, budget):
     evaluated = Counter(tuple(line.split()[:2]) for line in log.read_text().splitlines())
     assert set(evaluated) >= set((str(t), str(b)) for t, b in observed)
     redone = sum(n - 1 for n in evaluated.values())
-    assert redone <= len(kills), f"{redone} epochs re-run after {len(kills)} kills"
+    twice = sorted(k for k, n in evaluated.items() if n > 1)
+    assert redone <= len(kills), f"{redone} epochs re-run after {len(kills)} kills: {twice}"
     Study.open(storage, read_only=True)  # the journal replays cleanly
     print(f"{method}: kills after {kills} reports; {len(decisions)} events, "
           f"{len(observed)} observations, {redone} epochs re-run")
