@@ -199,9 +199,18 @@ class SMACDriver:
                 logging_level=40)
         self.fidelity = fidelity
         self.infos = {}
+        self.exhausted = False
 
     def ask(self, key):
-        info = self.smac.ask()
+        from smac.main.exceptions import ConfigurationSpaceExhaustedException
+
+        if self.exhausted:
+            return {"action": "wait"}
+        try:
+            info = self.smac.ask()
+        except (ConfigurationSpaceExhaustedException, StopIteration):  # a small finite
+            self.exhausted = True  # space, all sampled: the run ends when its running
+            return {"action": "wait"}  # trials have finished
         self.infos[key] = info
         budget = info.budget if self.fidelity is not None else None
         return {"action": "start", "key": key, "config": _from_cs(info.config, self.params),
