@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from hpo.errors import HPOError
 
 OURS = ("random", "hyperband", "asha", "asha-stop", "dehb")
-PEERS = ("dehb-ref", "optuna-tpe-hb", "smac-mf", "ray-asha")
+PEERS = ("dehb-ref", "optuna-tpe-hb", "smac-mf", "synetune-bohb", "ray-asha")
 
 
 @dataclass(frozen=True)

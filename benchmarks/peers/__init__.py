@@ -7,6 +7,8 @@ name                what runs
 ``optuna-tpe-hb``   Optuna 5: TPE sampler + HyperbandPruner (plain TPE without fidelity)
 ``smac-mf``         SMAC3 2.4 multi-fidelity facade (RF + Hyperband intensifier), or its
                     HPO facade without fidelity
+``synetune-bohb``   Syne Tune 0.13 BOHB (KDE + asynchronous Hyperband, stopping type), or
+                    its KDE searcher without fidelity; own virtualenv
 ``ray-asha``        Ray Tune's ASHAScheduler with random sampling (in process: ray is a core
                     dependency)
 ==================  =====================================================================
@@ -25,5 +27,6 @@ def peer_methods() -> dict[str, BenchMethod]:
         "dehb-ref": PeerMethod("dehb-ref", "dehb"),
         "optuna-tpe-hb": PeerMethod("optuna-tpe-hb", "optuna", needs_fidelity=False),
         "smac-mf": PeerMethod("smac-mf", "smac", needs_fidelity=False),
+        "synetune-bohb": PeerMethod("synetune-bohb", "synetune", needs_fidelity=False),
         "ray-asha": RayASHA(),
     }

@@ -234,7 +234,87 @@ class SMACDriver:
             self.smac.tell(info, TrialValue(cost=1e12, status=StatusType.CRASHED))
 
 
-DRIVERS = {"dehb": DEHBDriver, "optuna": OptunaDriver, "smac": SMACDriver}
+class SyneTuneDriver:
+    """Syne Tune 0.13: BOHB (KDE searcher + asynchronous Hyperband, stopping type), or its
+    KDE searcher alone without a fidelity. Budgets map to integer resource levels
+    ``round(budget / fidelity.min)`` (Syne Tune's rungs count whole resource units)."""
+
+    def __init__(self, params, fidelity, seed, workers, algo):
+        from syne_tune.config_space import choice, lograndint, loguniform, randint, uniform
+        from syne_tune.optimizer.baselines import BOHB, KDE
+
+        self.params, self.fidelity = params, fidelity
+        space = {}
+        for p in params:
+            name, kind = p["name"], p["type"]
+            if kind == "float":
+                space[name] = (loguniform if p["log"] else uniform)(p["low"], p["high"])
+            elif kind == "int":
+                space[name] = (lograndint if p["log"] else randint)(p["low"], p["high"])
+            elif kind in ("categorical", "ordinal"):
+                values = p.get("choices", p.get("values"))
+                space[name] = choice(list(range(len(values))))
+            else:
+                space[name] = p["value"]
+        common = {"metric": "loss", "mode": "min", "random_seed": seed}
+        if fidelity is None:
+            self.scheduler = KDE(space, **common)
+        else:
+            self.unit = float(fidelity["min"])
+            space[self.MAX_KEY] = self._level(fidelity["max"])
+            self.scheduler = BOHB(space, resource_attr=self.LEVEL_KEY,
+                                  max_resource_attr=self.MAX_KEY, type="stopping",
+                                  grace_period=1, reduction_factor=3, **common)
+        self.trials = {}
+
+    LEVEL_KEY, MAX_KEY = "hpo_level", "hpo_max_level"
+
+    def _level(self, budget):
+        return max(1, int(round(float(budget) / self.unit)))
+
+    def ask(self, key):
+        import datetime
+
+        from syne_tune.backend.trial_status import Trial
+
+        suggestion = self.scheduler.suggest(trial_id=key)
+        if suggestion is None or suggestion.config is None:
+            return {"action": "wait"}
+        trial = Trial(trial_id=key, config=suggestion.config,
+                      creation_time=datetime.datetime.now())
+        self.scheduler.on_trial_add(trial)
+        self.trials[key] = trial
+        config = {}
+        for p in self.params:
+            value = suggestion.config[p["name"]]
+            if p["type"] in ("categorical", "ordinal"):
+                value = p.get("choices", p.get("values"))[int(value)]
+            config[p["name"]] = value
+        budget = self.fidelity["max"] if self.fidelity else None
+        return {"action": "start", "key": key, "config": config, "budget": budget}
+
+    def report(self, key, budget, loss, cost, final):
+        from syne_tune.optimizer.scheduler import SchedulerDecision
+
+        trial = self.trials[key]
+        result = {"loss": loss if math.isfinite(loss) else 1e12}
+        if self.fidelity is not None:
+            result[self.LEVEL_KEY] = self._level(budget)
+        decision = self.scheduler.on_trial_result(trial, result)
+        if final or decision != SchedulerDecision.CONTINUE:
+            self.scheduler.on_trial_complete(trial, result)
+            del self.trials[key]
+            return "stop"
+        return "continue"
+
+    def end(self, key, status):
+        trial = self.trials.pop(key, None)
+        if trial is not None:
+            self.scheduler.on_trial_error(trial)
+
+
+DRIVERS = {"dehb": DEHBDriver, "optuna": OptunaDriver, "smac": SMACDriver,
+           "synetune": SyneTuneDriver}
 
 
 def main() -> None:

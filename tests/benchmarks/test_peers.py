@@ -60,7 +60,7 @@ def test_ray_asha_adapter_leaves_the_global_rng_alone():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["dehb-ref", "optuna-tpe-hb", "smac-mf"])
+@pytest.mark.parametrize("name", ["dehb-ref", "optuna-tpe-hb", "smac-mf", "synetune-bohb"])
 def test_real_peers_run_in_their_own_env(name):
     from benchmarks.methods import get_methods
     from benchmarks.problems import get_problem
