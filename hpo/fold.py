@@ -35,10 +35,19 @@ class Fold:
         self.objective = objective
         self.fidelity = fidelity
         self.trials: dict[int, Trial] = {}
+        self.active: set[int] = set()  # ids of PENDING / RUNNING trials, kept by _put
         self.owners: dict[int, str | None] = {}
         self.next_id = 0
         self.budget_used = 0.0
         self.cost_used = 0.0
+
+    def _put(self, trial: Trial) -> Trial:
+        self.trials[trial.id] = trial
+        if trial.status.is_active:
+            self.active.add(trial.id)
+        else:
+            self.active.discard(trial.id)
+        return trial
 
     def get(self, trial_id: int) -> Trial:
         try:
@@ -64,19 +73,17 @@ class Fold:
             if tid != self.next_id:
                 raise StorageError(f"journal trial ids out of order: got {tid}, expected "
                                    f"{self.next_id}")
-            self.trials[tid] = Trial(tid, event["cfg"], TrialStatus.PENDING, (), event["b"],
-                                     event.get("p"), event.get("sc") or {}, "",
-                                     event.get("ts", 0.0))
+            self._put(Trial(tid, event["cfg"], TrialStatus.PENDING, (), event["b"],
+                            event.get("p"), event.get("sc") or {}, "", event.get("ts", 0.0)))
             self.next_id += 1
             self.owners[tid] = event.get("o")
             return None
         trial = self.get(tid)
         if kind == "resume":
-            self.trials[tid] = replace(trial, TrialStatus.PENDING, target=event["b"])
+            self._put(replace(trial, TrialStatus.PENDING, target=event["b"]))
             self.owners[tid] = event.get("o")
             return None
-        self.trials[tid] = replace(trial, TrialStatus.STOPPED, reason=event["r"])
-        return self.trials[tid]
+        return self._put(replace(trial, TrialStatus.STOPPED, reason=event["r"]))
 
     def apply_report(self, event: dict[str, Any], updated: Trial,
                      obs: Observation) -> Trial | None:
@@ -86,21 +93,17 @@ class Fold:
         self.cost_used += obs.cost - previous.cost
         decision = DECISIONS[event["v"]]
         if decision is Decision.CONTINUE:
-            self.trials[updated.id] = updated
+            self._put(updated)
             return None
         if decision is Decision.PAUSE:
-            self.trials[updated.id] = replace(updated, TrialStatus.PAUSED,
-                                              reason=event.get("r", ""))
+            self._put(replace(updated, TrialStatus.PAUSED, reason=event.get("r", "")))
             return None
         done = (self.fidelity is not None and obs.budget >= self.fidelity.max
                 and math.isfinite(obs.loss))
         status = TrialStatus.COMPLETED if done else TrialStatus.STOPPED
-        self.trials[updated.id] = replace(updated, status, reason=event.get("r", ""))
-        return self.trials[updated.id]
+        return self._put(replace(updated, status, reason=event.get("r", "")))
 
     def apply_end(self, event: dict[str, Any]) -> Trial:
         """An ``end`` event (``tell``); returns the ended trial."""
         trial = self.get(event["t"])
-        self.trials[trial.id] = replace(trial, END_STATUSES[event["s"]],
-                                        reason=event.get("r", ""))
-        return self.trials[trial.id]
+        return self._put(replace(trial, END_STATUSES[event["s"]], reason=event.get("r", "")))

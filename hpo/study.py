@@ -138,6 +138,11 @@ class Study:
         self.refresh()
         return MappingProxyType(self._fold.trials)
 
+    def active_ids(self) -> list[int]:
+        """Ids of the trials handed out and not yet paused or ended (refreshed)."""
+        self.refresh()
+        return sorted(self._fold.active)
+
     @property
     def read_only(self) -> bool:
         return isinstance(self._scheduler, _ReadOnly)
@@ -297,8 +302,8 @@ class Study:
 
     def orphans(self) -> list[int]:
         """Active trials whose owning process on this host is gone (crashed drivers)."""
-        return [tid for tid, trial in self._fold.trials.items()
-                if trial.status.is_active and not owner_alive(self._fold.owners.get(tid))]
+        return [tid for tid in sorted(self._fold.active)
+                if not owner_alive(self._fold.owners.get(tid))]
 
     # -- report / tell ------------------------------------------------------------------
     def report(self, trial_id: int, metrics: Mapping[str, Any] | float, *,

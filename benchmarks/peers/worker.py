@@ -240,7 +240,7 @@ class SyneTuneDriver:
     ``round(budget / fidelity.min)`` (Syne Tune's rungs count whole resource units)."""
 
     def __init__(self, params, fidelity, seed, workers, algo):
-        from syne_tune.config_space import choice, lograndint, loguniform, randint, uniform
+        from syne_tune.config_space import choice, loguniform, randint, uniform
         from syne_tune.optimizer.baselines import BOHB, KDE
 
         self.params, self.fidelity = params, fidelity
@@ -249,8 +249,10 @@ class SyneTuneDriver:
             name, kind = p["name"], p["type"]
             if kind == "float":
                 space[name] = (loguniform if p["log"] else uniform)(p["low"], p["high"])
+            elif kind == "int" and p["log"]:  # Syne Tune 0.13's KDE returns lograndint
+                space[name] = loguniform(p["low"], p["high"])  # values off scale: round here
             elif kind == "int":
-                space[name] = (lograndint if p["log"] else randint)(p["low"], p["high"])
+                space[name] = randint(p["low"], p["high"])
             elif kind in ("categorical", "ordinal"):
                 values = p.get("choices", p.get("values"))
                 space[name] = choice(list(range(len(values))))
@@ -289,6 +291,8 @@ class SyneTuneDriver:
             value = suggestion.config[p["name"]]
             if p["type"] in ("categorical", "ordinal"):
                 value = p.get("choices", p.get("values"))[int(value)]
+            elif p["type"] == "int":
+                value = min(max(int(round(float(value))), p["low"]), p["high"])
             config[p["name"]] = value
         budget = self.fidelity["max"] if self.fidelity else None
         return {"action": "start", "key": key, "config": config, "budget": budget}

@@ -94,7 +94,7 @@ class _Bridge:
         return config
 
     def active(self) -> list[int]:
-        return [t.id for t in self.study.trials.values() if t.status.is_active]
+        return self.study.active_ids()
 
     def limits_reached(self) -> bool:
         import time

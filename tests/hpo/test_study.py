@@ -44,6 +44,8 @@ def test_report_verdicts_pause_and_resume_with_checkpoint_dir(tmp_path):
     assert study.report(1, {"loss": 0.04}, budget=3).decision is Decision.PAUSE
     assert study.trials[1].status is TrialStatus.PAUSED
     assert [o.budget for o in study.trials[1].observations] == [1, 2, 3]
+    assert study.active_ids() == []  # 0 and 2 paused at rung 0, 1 paused at rung 1
+    assert study.ask().trial_id == 3 and study.active_ids() == [3]
 
 
 def test_bad_reports_and_tells_name_the_problem():
@@ -141,6 +143,8 @@ def test_replay_equals_live(method, tmp_path):
         {i: (t.status, t.observations) for i, t in live.trials.items()}
     assert drive(live, 400) == drive(reopened, 400)
     assert journal_decisions(live_dir) == journal_decisions(copy_dir)
+    for study in (live, reopened):  # the active-trial index agrees with the trials
+        assert study.active_ids() == [i for i, t in study.trials.items() if t.status.is_active]
 
 
 def test_reopen_with_different_arguments_is_refused(tmp_path):
