@@ -239,6 +239,8 @@ class SyneTuneDriver:
     KDE searcher alone without a fidelity. Budgets map to integer resource levels
     ``round(budget / fidelity.min)`` (Syne Tune's rungs count whole resource units)."""
 
+    LEVEL_KEY, MAX_KEY = "hpo_level", "hpo_max_level"
+
     def __init__(self, params, fidelity, seed, workers, algo):
         from syne_tune.config_space import choice, loguniform, randint, uniform
         from syne_tune.optimizer.baselines import BOHB, KDE
@@ -268,8 +270,6 @@ class SyneTuneDriver:
                                   max_resource_attr=self.MAX_KEY, type="stopping",
                                   grace_period=1, reduction_factor=3, **common)
         self.trials = {}
-
-    LEVEL_KEY, MAX_KEY = "hpo_level", "hpo_max_level"
 
     def _level(self, budget):
         return max(1, int(round(float(budget) / self.unit)))

@@ -151,12 +151,11 @@ class RaySearcher(Searcher):
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         bridge = self._bridge
         study = bridge.study
-        study.refresh()
-        orphan = next((t for t in bridge.active() if t not in bridge.hpo_to_ray), None)
+        active = bridge.active()  # refreshes the study
+        orphan = next((t for t in active if t not in bridge.hpo_to_ray), None)
         if orphan is not None:  # in the journal, unknown to Ray (e.g. after a crash)
             bridge.link(trial_id, orphan)
             return bridge.config(orphan)
-        active = bridge.active()
         if bridge.failures_in_a_row >= MAX_FAILURES_IN_A_ROW and bridge.fatal is None:
             bridge.fatal = (f"the last {bridge.failures_in_a_row} trials all failed in Ray; "
                             "stopping (see the Ray trial errors above)")
