@@ -7,30 +7,13 @@ virtualenvs behind a subprocess adapter (``benchmarks.peers``) or, for Ray Tune,
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from benchmarks.bench_method import BenchMethod
+from benchmarks.peers import peer_methods
 from benchmarks.problem import Problem
 from hpo import MethodError, Study
-from hpo.methods import Method, resolve_method
-
-
-class BenchMethod(ABC):
-    """A named contender. ``start`` builds a study for one (problem, seed) run."""
-
-    name: str
-    family: str = "ours"  # "ours" or "peer"
-    needs_fidelity: bool = True
-
-    @abstractmethod
-    def start(self, problem: Problem, seed: int) -> Study:
-        """A fresh study of this method on ``problem``."""
-
-    def stop(self, study: Study) -> None:
-        """Release what ``start`` acquired (peer processes)."""
-
-    def supports(self, problem: Problem) -> bool:
-        return problem.fidelity is not None or not self.needs_fidelity
+from hpo.core.methods import Method, resolve_method
 
 
 @dataclass
@@ -46,6 +29,16 @@ class Ours(BenchMethod):
     def start(self, problem: Problem, seed: int) -> Study:
         return Study(problem.space, "loss", method=self.method, fidelity=problem.fidelity,
                      seed=seed)
+
+    def report_levels(self, problem: Problem) -> list[float] | None:
+        """A stopping-type method (ASHA ``variant="stopping"``) decides at its rung levels."""
+        fidelity = problem.fidelity
+        if fidelity is None or getattr(self.method, "variant", None) != "stopping":
+            return None
+        from schedulers import rung_levels
+
+        return rung_levels(fidelity.min, fidelity.max, getattr(self.method, "eta", 3),
+                           integer=fidelity.integer)[:-1]
 
 
 def _ours() -> dict[str, BenchMethod]:
@@ -64,8 +57,6 @@ def _ours() -> dict[str, BenchMethod]:
 
 def registry() -> dict[str, BenchMethod]:
     """Every method the suite knows: ours and the peers."""
-    from benchmarks.peers import peer_methods
-
     return {**_ours(), **peer_methods()}
 
 

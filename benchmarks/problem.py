@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from hpo import Fidelity, SearchSpace
-from hpo.types import Config
+from hpo.core.types import Config
 
 
 class Problem(ABC):
@@ -69,12 +69,20 @@ class Problem(ABC):
     def max_budget(self) -> float:
         return self.fidelity.max if self.fidelity is not None else 1
 
-    def report_budgets(self, start: float, target: float) -> list[float]:
-        """Budgets a trial reports at between ``start`` (exclusive) and ``target``."""
+    def report_budgets(self, start: float, target: float,
+                       levels: Sequence[float] | None = None) -> list[float]:
+        """Budgets a trial reports at between ``start`` (exclusive) and ``target``.
+
+        A resumable trial reports at every step (epochs) or on a 25-point geometric grid.
+        A non-resumable one (training-set size) reports at ``target`` and, as a script for a
+        stopping-type method would, at each of the method's rung ``levels`` below it, each a
+        separate training from scratch.
+        """
         if self.fidelity is None:
             return [1]
         if not self.resumable:
-            return [target]
+            return [float(b) if not self.fidelity.integer else b
+                    for b in (levels or ()) if start < b < target] + [target]
         if self.fidelity.integer and target - start <= 200:
             steps: list[float] = list(range(int(start) + 1, int(target) + 1))
             return steps if steps and steps[-1] == target else steps + [target]

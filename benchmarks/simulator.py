@@ -4,6 +4,9 @@ Schedulers run unchanged: the simulator drives ``study.ask / report / finish`` e
 executor would, but an evaluation takes the problem's cost in *simulated* seconds. A paused trial
 keeps its progress: when it is resumed, a resumable problem charges only the cost from its last
 budget to the new one; a non-resumable one (training-set size) charges a full retraining.
+On a non-resumable problem a trial reports at its target and at the method's
+``report_levels`` below it (a stopping-type method's rungs), re-training at each, as a user's
+script would: every such report charges the full cost and resource of its training.
 
 The run stops handing out work once the resource spent reaches ``max_budget`` (fidelity units,
 counting retraining) or the clock reaches ``max_time``; running segments are finished.
@@ -15,6 +18,7 @@ import heapq
 import itertools
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,8 +74,10 @@ class _Segment:
 class Simulator:
     """Runs ``study`` on ``problem`` with ``workers`` simulated workers."""
 
-    def __init__(self, study: Study, problem: Problem, *, workers: int, seed: int) -> None:
+    def __init__(self, study: Study, problem: Problem, *, workers: int, seed: int,
+                 report_levels: Sequence[float] | None = None) -> None:
         self.study, self.problem = study, problem
+        self.report_levels = list(report_levels) if report_levels else None
         self.workers, self.seed = workers, seed
         self.record = RunRecord()
         self._clock = 0.0
@@ -111,7 +117,7 @@ class Simulator:
 
     def _launch(self, ticket: Any) -> None:
         target = ticket.budget if ticket.budget is not None else 1
-        budgets = self.problem.report_budgets(ticket.resume_from, target)
+        budgets = self.problem.report_budgets(ticket.resume_from, target, self.report_levels)
         base_budget, base_cost = self._reached.get(ticket.trial_id, (0.0, 0.0))
         if not self.problem.resumable:
             base_budget, base_cost = 0.0, 0.0
@@ -130,7 +136,13 @@ class Simulator:
         losses, costs = self.problem.segment((self._run, segment.trial_id), segment.config,
                                              budgets, self.seed)
         segment.losses += [float(v) for v in losses]
-        segment.costs += [float(c) - segment.base_cost for c in costs]
+        if self.problem.resumable:
+            segment.costs += [float(c) - segment.base_cost for c in costs]
+        else:  # each report is a training from scratch: its cost adds up within the segment
+            total = segment.costs[-1] if segment.costs else 0.0
+            for c in costs:
+                total += max(float(c), 0.0)
+                segment.costs.append(total)
 
     def _schedule(self, segment: _Segment, duration: float) -> None:
         self._seq += 1
@@ -147,7 +159,10 @@ class Simulator:
                                     cost=max(increment, 0.0))
         self.record.decision_s += time.perf_counter() - t0
         self.record.n_reports += 1
-        self.record.spent += budget - (segment.budgets[i - 1] if i else segment.base_budget)
+        if self.problem.resumable:
+            self.record.spent += budget - (segment.budgets[i - 1] if i else segment.base_budget)
+        else:
+            self.record.spent += budget  # re-trained from scratch at this size
         previous = self._reached.get(segment.trial_id, (0.0, 0.0))
         self._reached[segment.trial_id] = (budget, previous[1] + max(increment, 0.0)
                                            if self.problem.resumable else segment.costs[i])
@@ -168,7 +183,8 @@ class Simulator:
 
 
 def simulate(study: Study, problem: Problem, *, workers: int, max_budget: float, seed: int,
-             max_time: float = math.inf, max_trials: int | None = None) -> RunRecord:
+             max_time: float = math.inf, max_trials: int | None = None,
+             report_levels: Sequence[float] | None = None) -> RunRecord:
     """Run a study on a problem in simulated time (see the module docstring)."""
-    return Simulator(study, problem, workers=workers, seed=seed).run(max_budget, max_time,
-                                                                      max_trials)
+    return Simulator(study, problem, workers=workers, seed=seed,
+                     report_levels=report_levels).run(max_budget, max_time, max_trials)

@@ -17,7 +17,7 @@ import numpy as np
 
 from benchmarks.problem import Problem, median_random_loss, noise_rng
 from hpo import Fidelity, Float, Int, SearchSpace
-from hpo.types import Config
+from hpo.core.types import Config
 
 EPOCHS = Fidelity("epochs", 1, 81)
 

@@ -20,7 +20,7 @@ import numpy as np
 from benchmarks.data import data_path
 from benchmarks.problem import Problem, noise_rng
 from hpo import Categorical, Fidelity, Ordinal, SearchSpace
-from hpo.types import Config
+from hpo.core.types import Config
 
 FCNET_AXES = (
     ("activation_fn_1", ("relu", "tanh"), False),

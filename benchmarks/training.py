@@ -23,7 +23,7 @@ import numpy as np
 
 from benchmarks.problem import Problem
 from hpo import Fidelity, Float, Int, Ordinal, SearchSpace
-from hpo.types import Config
+from hpo.core.types import Config
 
 SPACE = SearchSpace([Float("lr", 1e-3, 1.0, log=True), Float("momentum", 0.0, 0.99),
                      Float("weight_decay", 1e-6, 1e-1, log=True),

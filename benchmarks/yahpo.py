@@ -25,7 +25,7 @@ import numpy as np
 from benchmarks.data import data_path
 from benchmarks.problem import Problem
 from hpo import Categorical, Constant, Fidelity, Float, Int, SearchSpace
-from hpo.types import Config
+from hpo.core.types import Config
 
 
 @dataclass(frozen=True)

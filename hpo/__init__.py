@@ -12,24 +12,24 @@ Quick start::
     print(result.best_config, result.best_value)
 """
 
-from hpo.decisions import Decision, Resume, Retire, Start, Verdict
-from hpo.analysis import best_trial, incumbent_trajectory
+from hpo.core.decisions import Decision, Resume, Retire, Start, Verdict
+from hpo.analysis.views import best_trial, incumbent_trajectory
 from hpo.errors import (FidelityError, HPOError, HPOWarning, IntegrationError,
                         InvalidConfigError, MethodError, ReplayError, ReportError,
                         SchedulerError, SpaceError, StorageError, TrialStateError,
                         UnknownTrialError)
-from hpo.executors import Executor, InlineExecutor, ProcessPoolExecutor
-from hpo.handle import TrialHandle
-from hpo.loop import Limits, run
-from hpo.methods import Method, available_methods, register_method
-from hpo.params import Categorical, Constant, Float, Int, Ordinal
-from hpo.protocols import Scheduler, Searcher, StudyView
-from hpo.space import SearchSpace
-from hpo.storage import JournalStorage, MemoryStorage, Storage
-from hpo.study import Study
-from hpo.trial import Observation, Ticket, Trial, TrialStatus
-from hpo.tune import TuneResult, tune
-from hpo.types import Direction, Fidelity, Objective
+from hpo.execution.executors import Executor, InlineExecutor, ProcessPoolExecutor
+from hpo.execution.handle import TrialHandle
+from hpo.execution.loop import Limits, run
+from hpo.core.methods import Method, available_methods, register_method
+from hpo.space.params import Categorical, Constant, Float, Int, Ordinal
+from hpo.core.protocols import Scheduler, Searcher, StudyView
+from hpo.space.search_space import SearchSpace
+from hpo.journal.storage import JournalStorage, MemoryStorage, Storage
+from hpo.core.study import Study
+from hpo.core.trial import Observation, Ticket, Trial, TrialStatus
+from hpo.execution.tune import TuneResult, tune
+from hpo.core.types import Direction, Fidelity, Objective
 
 __version__ = "0.1.0"
 

@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HPOError
-from hpo.loop import Limits, run
-from hpo.methods import available_methods, method_class, resolve_method
-from hpo.space import SearchSpace
-from hpo.study import Study
-from hpo.trial import TrialStatus
-from hpo.types import Fidelity, Objective
+from hpo.execution.loop import Limits, run
+from hpo.core.methods import available_methods, method_class, resolve_method
+from hpo.space.search_space import SearchSpace
+from hpo.core.study import Study
+from hpo.core.trial import TrialStatus
+from hpo.core.types import Fidelity, Objective
 
 LIMIT_FLAGS = ("max_trials", "max_budget", "max_cost", "max_wall_s")
 

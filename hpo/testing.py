@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from hpo.decisions import Verdict
-from hpo.methods import Method
-from hpo.protocols import Searcher
-from hpo.space import SearchSpace
-from hpo.study import Study
-from hpo.trial import Observation, Trial, TrialStatus
-from hpo.types import Fidelity
+from hpo.core.decisions import Verdict
+from hpo.core.methods import Method
+from hpo.core.protocols import Searcher
+from hpo.space.search_space import SearchSpace
+from hpo.core.study import Study
+from hpo.core.trial import Observation, Trial, TrialStatus
+from hpo.core.types import Fidelity
 
 
 def toy_loss(config: dict[str, Any], space: SearchSpace, budget: float) -> float:

@@ -26,11 +26,11 @@ import math
 
 import numpy as np
 
-from hpo.decisions import CONTINUE, Action, Resume, Start, Verdict
+from hpo.core.decisions import CONTINUE, Action, Resume, Start, Verdict
 from hpo.errors import MethodError
-from hpo.protocols import Searcher, StudyView
-from hpo.trial import Observation, Trial
-from hpo.types import Fidelity
+from hpo.core.protocols import Searcher, StudyView
+from hpo.core.trial import Observation, Trial
+from hpo.core.types import Fidelity
 from schedulers.base import SearcherScheduler
 from schedulers.brackets import async_bracket_probabilities, check_eta, rung_levels
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from abc import abstractmethod
 
-from hpo.decisions import Verdict
-from hpo.protocols import Scheduler, Searcher, StudyView
-from hpo.trial import Observation, Trial
-from hpo.types import Config, Fidelity
+from hpo.core.decisions import Verdict
+from hpo.core.protocols import Scheduler, Searcher, StudyView
+from hpo.core.trial import Observation, Trial
+from hpo.core.types import Config, Fidelity
 
 
 class SearcherScheduler(Scheduler):

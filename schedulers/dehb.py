@@ -29,11 +29,11 @@ import math
 
 from typing import Any
 
-from hpo.decisions import CONTINUE, Action, Resume, Retire, Start, Verdict
+from hpo.core.decisions import CONTINUE, Action, Resume, Retire, Start, Verdict
 from hpo.errors import MethodError
-from hpo.protocols import StudyView
-from hpo.trial import Observation, Trial
-from hpo.types import Fidelity
+from hpo.core.protocols import StudyView
+from hpo.core.trial import Observation, Trial
+from hpo.core.types import Fidelity
 from schedulers.base import SearcherScheduler
 from schedulers.brackets import Bracket, hyperband_brackets
 from searchers.de import DifferentialEvolution

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from hpo.decisions import CONTINUE, Start, Verdict
-from hpo.protocols import Searcher, StudyView
-from hpo.trial import Observation, Trial
-from hpo.types import Fidelity
+from hpo.core.decisions import CONTINUE, Start, Verdict
+from hpo.core.protocols import Searcher, StudyView
+from hpo.core.trial import Observation, Trial
+from hpo.core.types import Fidelity
 from schedulers.base import SearcherScheduler
 
 

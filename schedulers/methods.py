@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hpo.errors import MethodError
-from hpo.methods import Method
-from hpo.protocols import Scheduler
+from hpo.core.methods import Method
+from hpo.core.protocols import Scheduler
 from hpo.rng import derive_seed
-from hpo.space import SearchSpace
-from hpo.types import Fidelity, Objective
+from hpo.space.search_space import SearchSpace
+from hpo.core.types import Fidelity, Objective
 from schedulers.asha import VARIANTS, ASHAScheduler
 from schedulers.brackets import CONVENTIONS, check_eta, hyperband_brackets
 from schedulers.dehb import MODES, DEHBScheduler, population_sizes

@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hpo.errors import MethodError
-from hpo.protocols import Searcher
-from hpo.space import SearchSpace
-from hpo.trial import Observation, Trial
-from hpo.types import Config
+from hpo.core.protocols import Searcher
+from hpo.space.search_space import SearchSpace
+from hpo.core.trial import Observation, Trial
+from hpo.core.types import Config
 
 POOL_NEEDED = {"rand1": 3, "rand2": 5, "best1": 2, "best2": 4, "currenttobest1": 2,
                "randtobest1": 3, "rand2dir": 3}

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hpo.protocols import Searcher
-from hpo.space import SearchSpace
-from hpo.types import Config
+from hpo.core.protocols import Searcher
+from hpo.space.search_space import SearchSpace
+from hpo.core.types import Config
 
 
 class RandomSearcher(Searcher):

@@ -16,7 +16,7 @@ name                what runs
 
 from __future__ import annotations
 
-from benchmarks.methods import BenchMethod
+from benchmarks.bench_method import BenchMethod
 
 
 def peer_methods() -> dict[str, BenchMethod]:
@@ -25,8 +25,10 @@ def peer_methods() -> dict[str, BenchMethod]:
 
     return {
         "dehb-ref": PeerMethod("dehb-ref", "dehb"),
-        "optuna-tpe-hb": PeerMethod("optuna-tpe-hb", "optuna", needs_fidelity=False),
+        "optuna-tpe-hb": PeerMethod("optuna-tpe-hb", "optuna", needs_fidelity=False,
+                                    stopping=True),
         "smac-mf": PeerMethod("smac-mf", "smac", needs_fidelity=False),
-        "synetune-bohb": PeerMethod("synetune-bohb", "synetune", needs_fidelity=False),
+        "synetune-bohb": PeerMethod("synetune-bohb", "synetune", needs_fidelity=False,
+                                    stopping=True),
         "ray-asha": RayASHA(),
     }

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.methods import BenchMethod
+from benchmarks.bench_method import BenchMethod, geometric_levels
 from benchmarks.peers.envs import PeerUnavailable, ensure_env
 from benchmarks.problem import Problem
 from hpo import Study
-from hpo.decisions import CONTINUE, Start, Verdict
-from hpo.protocols import Scheduler, StudyView
-from hpo.trial import Observation, Trial
+from hpo.core.decisions import CONTINUE, Start, Verdict
+from hpo.core.protocols import Scheduler, StudyView
+from hpo.core.trial import Observation, Trial
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
 
@@ -97,6 +97,7 @@ class PeerMethod(BenchMethod):
     peer: str
     needs_fidelity: bool = True
     family: str = "peer"
+    stopping: bool = False  # stopping-type: decides at rungs min * 3**k (see worker.py)
 
     def start(self, problem: Problem, seed: int) -> Study:
         process = PeerProcess(ensure_env(self.peer))
@@ -112,6 +113,11 @@ class PeerMethod(BenchMethod):
                       fidelity=problem.fidelity, seed=seed)
         study._peer_process = process  # type: ignore[attr-defined]
         return study
+
+    def report_levels(self, problem: Problem) -> list[float] | None:
+        if not self.stopping or problem.fidelity is None:
+            return None
+        return geometric_levels(problem.fidelity, 3)
 
     def stop(self, study: Study) -> None:
         process = getattr(study, "_peer_process", None)

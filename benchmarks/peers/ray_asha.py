@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.methods import BenchMethod
+from benchmarks.bench_method import BenchMethod, geometric_levels
 from benchmarks.problem import Problem
 from hpo import Study
-from hpo.decisions import CONTINUE, Start, Verdict
-from hpo.protocols import Scheduler, StudyView
-from hpo.space import SearchSpace
-from hpo.trial import Observation, Trial
-from hpo.types import Fidelity
+from hpo.core.decisions import CONTINUE, Start, Verdict
+from hpo.core.protocols import Scheduler, StudyView
+from hpo.core.trial import Observation, Trial
+from hpo.core.types import Fidelity
+from hpo.space.search_space import SearchSpace
 
 
 class _IsolatedGlobalRNG:
@@ -35,7 +35,7 @@ class _IsolatedGlobalRNG:
         self._saved = np.random.get_state()
         np.random.set_state(self._state)
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._state = np.random.get_state()
         np.random.set_state(self._saved)
 
@@ -89,3 +89,7 @@ class RayASHA(BenchMethod):
         return Study(problem.space, "loss",
                      method=RayASHAScheduler(problem.space, problem.fidelity, seed),
                      fidelity=problem.fidelity, seed=seed)
+
+    def report_levels(self, problem: Problem) -> list[float] | None:
+        """Ray's rungs: ``grace_period * reduction_factor**k`` (grace = fidelity.min, 3)."""
+        return geometric_levels(problem.fidelity, 3) if problem.fidelity else None

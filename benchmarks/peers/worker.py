@@ -120,13 +120,16 @@ class OptunaDriver:
         self.optuna = optuna
         self.params, self.fidelity = params, fidelity
         pruner = optuna.pruners.NopPruner()
-        if fidelity is not None:
+        if fidelity is not None:  # steps count units of fidelity.min (as for Syne Tune), so
+            self.unit = float(fidelity["min"])  # a fidelity in (0, 1] gets real rungs
             pruner = optuna.pruners.HyperbandPruner(
-                min_resource=max(1, int(fidelity["min"])), max_resource=int(math.ceil(
-                    fidelity["max"])), reduction_factor=3)
+                min_resource=1, max_resource=self._step(fidelity["max"]), reduction_factor=3)
         self.study = optuna.create_study(
             sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner, direction="minimize")
         self.trials = {}
+
+    def _step(self, budget):
+        return max(1, int(round(float(budget) / self.unit)))
 
     def _suggest(self, trial):
         out = {}
@@ -161,7 +164,7 @@ class OptunaDriver:
             del self.trials[key]
             return "stop"
         if self.fidelity is not None:
-            trial.report(loss, step=int(math.ceil(budget)))
+            trial.report(loss, step=self._step(budget))
             if trial.should_prune():
                 self.study.tell(trial, state=self.optuna.trial.TrialState.PRUNED)
                 del self.trials[key]

@@ -14,9 +14,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from hpo.decisions import Decision, Verdict
+from hpo.core.decisions import Decision, Verdict
 from hpo.errors import IntegrationError
-from hpo.types import Direction, Objective
+from hpo.core.types import Direction, Objective
 
 #: keys Ray Tune adds to every result (never treated as user metrics)
 RAY_AUTO_KEYS = frozenset({

@@ -28,15 +28,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hpo.decisions import Verdict
+from hpo.core.decisions import Verdict
 from hpo.errors import HPOError, HPOWarning
-from hpo.handle import BLOB, META, TrialHandle
+from hpo.execution.handle import BLOB, META, TrialHandle
 from hpo.integrations._ray_convert import check_resources
 from hpo.integrations.ray_tune import TRIAL_KEY, ray_components
-from hpo.loop import Limits
-from hpo.ray_space import flatten
-from hpo.study import Study
-from hpo.trial import Ticket
+from hpo.execution.loop import Limits
+from hpo.space.ray import flatten
+from hpo.core.study import Study
+from hpo.core.trial import Ticket
 
 BUDGET_KEY = "hpo_budget"
 COST_KEY = "hpo_cost"

@@ -35,11 +35,11 @@ from ray.tune.search import Searcher
 from hpo.errors import HPOError, IntegrationError, StorageError
 from hpo.integrations._ray_convert import (check_metric_mode, ray_mode, result_to_report,
                                            verdict_to_ray)
-from hpo.loop import MAX_FAILURES_IN_A_ROW, Limits
-from hpo.ray_space import flatten, unflatten
-from hpo.space import SearchSpace
-from hpo.study import Study
-from hpo.trial import TrialStatus
+from hpo.execution.loop import MAX_FAILURES_IN_A_ROW, Limits
+from hpo.space.ray import flatten, unflatten
+from hpo.space.search_space import SearchSpace
+from hpo.core.study import Study
+from hpo.core.trial import TrialStatus
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hpo import Fidelity, Float, SearchSpace, Study
-from hpo.decisions import Decision
+from hpo.core.decisions import Decision
 from schedulers import ASHA, ASHAScheduler
 from searchers import RandomSearcher
 

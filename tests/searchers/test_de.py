@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hpo import Categorical, Float, Int, MethodError, SearchSpace
-from hpo.trial import Observation, Trial, TrialStatus
+from hpo.core.trial import Observation, Trial, TrialStatus
 from searchers.de import (POOL_NEEDED, DifferentialEvolution, crossover, mutate,
                           parse_strategy, repair)
 

@@ -1,0 +1,119 @@
+"""The two algorithm interfaces and the read-only view schedulers decide on.
+
+* A :class:`Searcher` answers "which configuration next?".
+* A :class:`Scheduler` answers "which trial, what budget, and continue / pause / stop?".
+
+Both receive snapshots and return values; neither touches an executor or the journal. Both must
+be **deterministic given their seed and the sequence of calls**: a study is resumed by replaying
+its journal through freshly built objects, and the replay checks every decision against the one
+recorded. All randomness comes from a ``numpy.random.Generator`` owned by the object.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from hpo.core.decisions import Action, Verdict
+from hpo.core.trial import Observation, Trial, TrialStatus
+from hpo.core.types import Config, Fidelity, Objective
+
+if TYPE_CHECKING:
+    from hpo.space.search_space import SearchSpace
+
+
+class StudyView:
+    """Read-only access to a study's trials for schedulers.
+
+    Attributes:
+        trials: mapping trial id -> :class:`Trial` snapshot (read-only).
+        next_trial_id: the id the next started trial will receive.
+    """
+
+    __slots__ = ("_trials", "_next_id", "space", "objective", "fidelity")
+
+    def __init__(self, trials: dict[int, Trial], next_trial_id: int, space: SearchSpace,
+                 objective: Objective, fidelity: Fidelity | None) -> None:
+        self._trials = trials
+        self._next_id = next_trial_id
+        self.space = space
+        self.objective = objective
+        self.fidelity = fidelity
+
+    @property
+    def trials(self) -> Mapping[int, Trial]:
+        return MappingProxyType(self._trials)
+
+    @property
+    def next_trial_id(self) -> int:
+        return self._next_id
+
+    def __getitem__(self, trial_id: int) -> Trial:
+        return self._trials[trial_id]
+
+    def __len__(self) -> int:
+        return len(self._trials)
+
+    def __iter__(self) -> Iterator[Trial]:
+        return iter(self._trials.values())
+
+    def with_status(self, *statuses: TrialStatus) -> list[Trial]:
+        return [t for t in self._trials.values() if t.status in statuses]
+
+
+class Searcher(ABC):
+    """Proposes configurations.
+
+    Call order (guaranteed by the study):
+
+    1. ``suggest(trial_id, budget=b)`` once for each new trial a scheduler starts, with strictly
+       increasing ``trial_id``. It returns a config of the space, or ``None`` when the searcher is
+       exhausted (e.g. a finite grid).
+    2. ``observe(trial, obs)`` for every recorded report of a trial (``trial`` already contains
+       ``obs``). Searchers may ignore non-final observations.
+    3. ``on_end(trial)`` once when the trial reaches COMPLETED, STOPPED or FAILED (a FAILED trial
+       should be forgotten: drop any pending state).
+    """
+
+    @abstractmethod
+    def suggest(self, trial_id: int, *, budget: float | None = None) -> Config | None:
+        """A new config for trial ``trial_id`` to be evaluated up to ``budget``."""
+
+    def observe(self, trial: Trial, obs: Observation) -> None:
+        """Record a result (default: ignore)."""
+
+    def on_end(self, trial: Trial) -> None:
+        """The trial ended (default: ignore)."""
+
+
+class Scheduler(ABC):
+    """Decides which (trial, budget) runs next and the fate of running trials.
+
+    Contract:
+
+    * ``next_action(view)`` returns a :class:`~hpo.decisions.Start`, ``Resume`` or ``Retire``,
+      or ``None`` when nothing should start now. **Returning an action commits it**: the study
+      always records and executes it. **Returning None must not change any state** (no RNG draw,
+      no bookkeeping): it may be called any number of times while workers wait.
+    * ``on_result(trial, obs)`` is called for every recorded report (``trial`` includes ``obs``)
+      and returns the verdict. A PAUSE verdict makes the trial PAUSED; STOP ends it.
+    * ``on_end(trial)`` is called once when a trial reaches a terminal status for any reason.
+    * ``is_finished(view)`` is True once the scheduler will never return another action.
+    """
+
+    @abstractmethod
+    def next_action(self, view: StudyView) -> Action | None:
+        """The next thing a free worker should do, or None."""
+
+    @abstractmethod
+    def on_result(self, trial: Trial, obs: Observation) -> Verdict:
+        """The verdict on a new observation of ``trial``."""
+
+    def on_end(self, trial: Trial) -> None:
+        """Bookkeeping for a trial that reached COMPLETED, STOPPED or FAILED."""
+
+    def is_finished(self, view: StudyView) -> bool:
+        """True when no action will ever be returned again (default: never)."""
+        return False

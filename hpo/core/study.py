@@ -1,0 +1,482 @@
+"""The Study: ask / report / tell over an append-only journal.
+
+A study is a fold over its events (:mod:`hpo.journal.fold`). Every operation is a transaction: lock the
+storage, fold in what other processes appended, let the scheduler decide, append the decision,
+fold it. Reopening a study replays its journal through a freshly built scheduler with the
+recorded seed; every recorded decision is checked against the replayed one, so "resume = replay"
+is verified, not assumed.
+
+Example:
+    >>> import hpo
+    >>> space = hpo.SearchSpace([hpo.Float("x", -2.0, 2.0)])
+    >>> study = hpo.Study(space, "loss", method="random", seed=0)
+    >>> for _ in range(5):
+    ...     ticket = study.ask()
+    ...     _ = study.tell(ticket.trial_id, {"loss": ticket.config["x"] ** 2})
+    >>> study.best().id in study.trials
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from collections import deque
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from hpo.analysis import views as analysis
+from hpo.core.decisions import Decision, Resume, Retire, Start, Verdict
+from hpo.errors import HPOWarning, ReportError, SchedulerError, StorageError, TrialStateError
+from hpo.journal.events import VERDICT_CODES, decode_metrics, encode_metrics
+from hpo.journal.fold import Fold
+from hpo.core.methods import Method, resolve_method
+from hpo.journal.ownership import OWNER, owner_alive
+from hpo.core.protocols import Scheduler, StudyView
+from hpo.journal.replay import check_replayed, check_same_study, header_event, study_args_from_header
+from hpo.rng import resolve_seed
+from hpo.space.search_space import SearchSpace
+from hpo.journal.storage import JournalStorage, MemoryStorage, Storage
+from hpo.core.trial import Observation, Ticket, Trial, TrialStatus
+from hpo.core.types import Fidelity, Objective, check_cost, clean_metrics, resolve_budget
+
+
+def _as_storage(storage: Storage | str | os.PathLike[str] | None) -> Storage:
+    if storage is None:
+        return MemoryStorage()
+    if isinstance(storage, Storage):
+        return storage
+    return JournalStorage(storage)
+
+
+class Study:
+    """Ask / report / tell optimisation state, journaled.
+
+    Args:
+        space: the search space (or anything ``SearchSpace.from_dict`` accepts).
+        objective: an :class:`~hpo.types.Objective` or the metric name to minimise.
+        method: a registered method name (``"random"``, ``"hyperband"``, ``"asha"``...), a
+            :class:`~hpo.methods.Method`, or a custom :class:`~hpo.protocols.Scheduler`.
+        fidelity: the resumable resource axis; required by multi-fidelity methods.
+        seed: master seed; None draws one and records it, so a resumed study replays exactly.
+        storage: a directory path (journal + checkpoints on disk), a :class:`Storage`, or None
+            (in memory). An existing journal is resumed if it describes the same study.
+        meta: free-form JSON recorded in the header of a new journal (e.g. CLI run options).
+
+    Raises:
+        StorageError: the journal belongs to a different study, is corrupt, or is newer.
+        ReplayError: replaying the journal led to a different decision than recorded.
+    """
+
+    def __init__(self, space: SearchSpace | Mapping[str, Any],
+                 objective: Objective | str = "loss", *,
+                 method: str | Method | Scheduler = "random", fidelity: Fidelity | None = None,
+                 seed: int | None = None, storage: Storage | str | os.PathLike[str] | None = None,
+                 meta: Mapping[str, Any] | None = None) -> None:
+        self.space = space if isinstance(space, SearchSpace) else SearchSpace.from_dict(space)
+        self.objective = objective if isinstance(objective, Objective) else Objective(objective)
+        if fidelity is not None and not isinstance(fidelity, Fidelity):
+            raise TypeError(f"fidelity must be a Fidelity, got {fidelity!r}")
+        self.fidelity = fidelity
+        self._storage = _as_storage(storage)
+        self._fold = Fold(self.objective, fidelity)
+        self._marks: dict[int, float] = {}  # perf_counter of a trial's last ask / report here
+        self._queue: deque[dict[str, Any]] = deque()  # enqueued user configs
+        with self._storage.lock():
+            events = self._storage.read_new()
+            if events:
+                check_same_study(events[0], self.space, self.objective, fidelity, method, seed,
+                                 self._storage)
+                self.seed = int(events[0]["seed"])
+                self.meta = dict(events[0].get("meta") or {})
+            else:
+                self.seed = resolve_seed(seed)
+                self.meta = dict(meta or {})
+            self.method, self._scheduler = self._build(method)
+            #: the journal's first line: space, objective, fidelity, method, seed, meta
+            self.header = events[0] if events else header_event(
+                self.space, self.objective, fidelity, self.method, self.seed, self.meta)
+            if not events:
+                self._storage.append([self.header], durable=True)
+            for event in events[1:]:
+                self._replay(event)
+
+    def _build(self, method: str | Method | Scheduler) -> tuple[Method | None, Scheduler]:
+        if isinstance(method, Scheduler):
+            return None, method
+        resolved = resolve_method(method)
+        resolved.check(self.fidelity)
+        return resolved, resolved.build(self.space, self.objective, self.fidelity, self.seed)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, method: Method | Scheduler | None = None,
+             read_only: bool = False) -> Study:
+        """Reopen the on-disk study at ``path`` (another process may be using it too).
+
+        Args:
+            method: only needed for studies created with a custom scheduler object.
+            read_only: inspect without rebuilding the scheduler or writing anything (trials,
+                best, dataframe); ``ask`` / ``report`` / ``tell`` then raise StorageError.
+        """
+        args = study_args_from_header(Path(path))
+        if read_only:
+            return cls(args["space"], args["objective"], method=_ReadOnly(),
+                       fidelity=args["fidelity"], storage=JournalStorage(path, read_only=True))
+        if method is None and args["method"] is None:
+            raise StorageError(f"the study at {path} uses a custom scheduler: pass method=...")
+        return cls(args["space"], args["objective"], method=method or args["method"],
+                   fidelity=args["fidelity"], seed=args["seed"], storage=path)
+
+    # -- read access --------------------------------------------------------------------
+    @property
+    def trials(self) -> Mapping[int, Trial]:
+        """Read-only mapping trial id -> latest :class:`Trial` snapshot (refreshed)."""
+        self.refresh()
+        return MappingProxyType(self._fold.trials)
+
+    def active_ids(self) -> list[int]:
+        """Ids of the trials handed out and not yet paused or ended (refreshed)."""
+        self.refresh()
+        return sorted(self._fold.active)
+
+    @property
+    def read_only(self) -> bool:
+        return isinstance(self._scheduler, _ReadOnly)
+
+    @property
+    def scheduler(self) -> Scheduler:
+        return self._scheduler
+
+    @property
+    def directory(self) -> Path | None:
+        return self._storage.directory
+
+    @property
+    def storage(self) -> Storage:
+        return self._storage
+
+    @property
+    def budget_used(self) -> float:
+        """Total resource consumed by all trials (fidelity units)."""
+        return self._fold.budget_used
+
+    @property
+    def cost_used(self) -> float:
+        """Total cost reported by all trials."""
+        return self._fold.cost_used
+
+    def __len__(self) -> int:
+        return len(self._fold.trials)
+
+    def refresh(self) -> None:
+        """Fold in events appended by other processes."""
+        with self._transaction(write=False):
+            pass
+
+    def view(self) -> StudyView:
+        return StudyView(self._fold.trials, self._fold.next_id, self.space, self.objective,
+                         self.fidelity)
+
+    def best(self) -> Trial | None:
+        """The best trial at the highest budget any trial reached (None before any result)."""
+        return analysis.best_trial(self._fold.trials.values())
+
+    def is_finished(self) -> bool:
+        """True when the scheduler will never hand out work again."""
+        return self._scheduler.is_finished(self.view())
+
+    def dataframe(self) -> Any:
+        """A pandas DataFrame: one row per observation (and one per trial without any)."""
+        return analysis.dataframe(self._fold.trials.values(), self.objective)
+
+    def counts(self) -> dict[TrialStatus, int]:
+        counts = dict.fromkeys(TrialStatus, 0)
+        for trial in self._fold.trials.values():
+            counts[trial.status] += 1
+        return counts
+
+    # -- ask ----------------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self, *, write: bool = True) -> Iterator[None]:
+        if write and self.read_only:
+            raise StorageError("this study was opened read-only")
+        with self._storage.lock():
+            for event in self._storage.read_new():
+                self._replay(event)
+            yield
+
+    def ask(self) -> Ticket | None:
+        """The next thing to run: a new config at a budget, or a paused trial to resume.
+
+        Returns None when the scheduler has nothing to start now (a rung barrier, or it is
+        finished).
+        """
+        with self._transaction():
+            while True:
+                action = self._scheduler.next_action(self.view())
+                if action is None:
+                    return None
+                event = self._action_event(action)
+                self._storage.append([event], durable=event["e"] == "retire")
+                self._apply_action(event)
+                if event["e"] != "retire":
+                    self._marks[event["t"]] = time.perf_counter()
+                    return self.ticket(event["t"])
+
+    def enqueue(self, config: Mapping[str, Any]) -> None:
+        """Evaluate ``config`` in the next new trial, before the searcher's proposals.
+
+        The scheduler still decides when a new trial starts and at which budget; only the
+        config is replaced. Enqueued configs are journaled and replayed on resume.
+
+        Raises:
+            InvalidConfigError: ``config`` is not in the search space (names the value).
+        """
+        event = {"e": "enqueue", "cfg": self.space.validate(config), "ts": time.time()}
+        with self._transaction():
+            self._storage.append([event], durable=True)
+            self._queue.append(event["cfg"])
+
+    def _action_event(self, action: Any) -> dict[str, Any]:
+        now = time.time()
+        if isinstance(action, Start):
+            action = self._normalized(action)
+            event = {"e": "start", "t": self._fold.next_id, "cfg": action.config,
+                     "b": action.budget, "ts": now, "o": OWNER}
+            if action.parent_id is not None:
+                event["p"] = action.parent_id
+            if action.scale:
+                event["sc"] = dict(action.scale)
+            return event
+        if not isinstance(action, (Resume, Retire)):
+            raise SchedulerError(f"scheduler returned {action!r}, not Start / Resume / Retire")
+        trial = self._fold.trials.get(action.trial_id)
+        if trial is None or trial.status is not TrialStatus.PAUSED:
+            status = trial.status.value if trial else "unknown"
+            raise SchedulerError(f"scheduler returned {action!r} for trial {action.trial_id}, "
+                                 f"which is {status}, not paused")
+        if isinstance(action, Retire):
+            return {"e": "retire", "t": action.trial_id, "r": action.reason, "ts": now}
+        budget = self._check_target(action.budget, trial)
+        return {"e": "resume", "t": action.trial_id, "b": budget, "ts": now, "o": OWNER}
+
+    def _normalized(self, action: Start) -> Start:
+        """Validate a Start (an enqueued user config, if any, replaces the proposed one)."""
+        if self._queue:
+            config = self._queue.popleft()
+        else:
+            try:
+                config = self.space.validate(action.config)
+            except ValueError as err:
+                raise SchedulerError(f"scheduler proposed an invalid config: {err}") from None
+        return Start(config, self._check_target(action.budget, None), action.parent_id,
+                     action.scale)
+
+    def _check_target(self, budget: Any, trial: Trial | None) -> Any:
+        if self.fidelity is None:
+            return None if budget is None else float(budget)
+        if budget is None:
+            return self.fidelity.max
+        if not self.fidelity.min * (1 - 1e-9) <= budget <= self.fidelity.max * (1 + 1e-9):
+            raise SchedulerError(f"scheduler target budget {budget!r} is outside "
+                                 f"[{self.fidelity.min}, {self.fidelity.max}]")
+        if trial is not None and budget <= trial.budget:
+            raise SchedulerError(f"scheduler resumed trial {trial.id} to budget {budget!r}, "
+                                 f"not above its current budget {trial.budget!r}")
+        return budget
+
+    def ticket(self, trial_id: int) -> Ticket:
+        """The ticket of an existing trial (e.g. to relaunch one orphaned by a crash)."""
+        trial = self._fold.get(trial_id)
+        self._marks.setdefault(trial_id, time.perf_counter())
+        root = self._storage.checkpoint_root
+        return Ticket(trial_id=trial.id, config=dict(trial.config), budget=trial.target_budget,
+                      resume_from=trial.budget,
+                      max_budget=self.fidelity.max if self.fidelity else None,
+                      parent_id=trial.parent_id, scale=dict(trial.scale),
+                      checkpoint_dir=root / str(trial.id) if root is not None else None)
+
+    def orphans(self) -> list[int]:
+        """Active trials whose owning process on this host is gone (crashed drivers)."""
+        return [tid for tid in sorted(self._fold.active)
+                if not owner_alive(self._fold.owners.get(tid))]
+
+    # -- report / tell ------------------------------------------------------------------
+    def report(self, trial_id: int, metrics: Mapping[str, Any] | float, *,
+               budget: float | None = None, cost: float | None = None) -> Verdict:
+        """Record an intermediate or final result and return the scheduler's verdict.
+
+        Args:
+            trial_id: the trial (from a ticket).
+            metrics: a mapping of numbers containing the objective metric, or a bare number.
+            budget: cumulative resource consumed (fidelity units). Defaults to the number of
+                reports so far + 1. A budget at or below the last recorded one is a duplicate
+                (a trial resumed without checkpoint): it is ignored with a warning.
+            cost: cost of the work since the previous report (default: wall seconds since the
+                ask or the previous report in this process).
+
+        Returns:
+            CONTINUE, PAUSE (checkpoint and return) or STOP (return). A report whose objective
+            metric is missing fails the trial (STOP, status FAILED); a non-finite value is
+            recorded as the worst loss and stops the trial (STOPPED).
+
+        Raises:
+            UnknownTrialError, TrialStateError (paused or ended trial), ReportError,
+            FidelityError (budget above the maximum).
+        """
+        metrics = clean_metrics(metrics, self.objective.metric)
+        with self._transaction():
+            trial = self._fold.get(trial_id)
+            if not trial.status.is_active:
+                raise TrialStateError(f"cannot report for trial {trial_id}: it is "
+                                      f"{trial.status.value}"
+                                      + (f" ({trial.reason})" if trial.reason else ""))
+            budget = resolve_budget(self.fidelity, budget, len(trial.observations))
+            if trial.observations and budget <= trial.budget:
+                warnings.warn(f"trial {trial_id}: ignoring a report at budget {budget!r} <= its "
+                              f"recorded budget {trial.budget!r} (resumed without checkpoint?)",
+                              HPOWarning, stacklevel=2)
+                return Verdict.cont("duplicate report ignored")
+            increment = self._cost_increment(trial_id, cost)
+            try:
+                self.objective.loss(metrics)
+            except ReportError as err:
+                self._end(trial_id, TrialStatus.FAILED, str(err))
+                return Verdict.stop(str(err))
+            event = {"e": "report", "t": trial_id, "b": budget, "m": encode_metrics(metrics),
+                     "c": trial.cost + increment, "ts": time.time()}
+            updated, obs = self._fold.observed(trial, event, metrics)
+            try:
+                verdict = self._verdict(updated, obs)
+            except Exception as err:  # keep the result, then surface the scheduler bug
+                event.update(v="c", r=f"scheduler error: {err!r}")
+                self._storage.append([event], durable=True)
+                raise SchedulerError(f"scheduler failed on trial {trial_id}: {err!r}") from err
+            event["v"] = VERDICT_CODES[verdict.decision]
+            if verdict.reason:
+                event["r"] = verdict.reason
+            self._storage.append([event], durable=verdict.decision is not Decision.CONTINUE)
+            self._apply_report(event, updated, obs)
+            return verdict
+
+    def tell(self, trial_id: int, metrics: Mapping[str, Any] | float | None = None, *,
+             status: TrialStatus | str = TrialStatus.COMPLETED, reason: str = "",
+             budget: float | None = None, cost: float | None = None) -> Trial:
+        """End a trial: COMPLETED (default), FAILED or STOPPED; optionally report first.
+
+        Returns the trial's final snapshot. Raises TrialStateError if it already ended.
+        """
+        status = TrialStatus(status) if isinstance(status, str) else status
+        if not status.is_terminal:
+            raise ValueError(f"tell needs a terminal status (completed, stopped, failed), "
+                             f"got {status.value!r}")
+        with self._transaction():
+            trial = self._fold.get(trial_id)
+            if trial.status.is_terminal:
+                raise TrialStateError(f"cannot tell trial {trial_id}: it already ended as "
+                                      f"{trial.status.value}")
+            if metrics is not None:
+                self.report(trial_id, metrics, budget=budget, cost=cost)
+                trial = self._fold.trials[trial_id]
+                if trial.status.is_terminal:
+                    return trial
+            if status is TrialStatus.COMPLETED and not trial.observations:
+                status, reason = TrialStatus.FAILED, reason or "completed without any result"
+            self._end(trial_id, status, reason)
+            return self._fold.trials[trial_id]
+
+    def finish(self, trial_id: int) -> Trial:
+        """The objective returned: COMPLETED unless the trial is paused or already ended."""
+        with self._transaction():
+            if self._fold.get(trial_id).status.is_active:
+                self.tell(trial_id)
+            return self._fold.trials[trial_id]
+
+    def fail(self, trial_id: int, reason: str) -> Trial:
+        """Mark a trial FAILED (the objective raised, the worker died...)."""
+        return self.tell(trial_id, status=TrialStatus.FAILED, reason=reason)
+
+    def _end(self, trial_id: int, status: TrialStatus, reason: str) -> None:
+        event = {"e": "end", "t": trial_id, "s": status.value, "ts": time.time()}
+        if reason:
+            event["r"] = reason
+        self._storage.append([event], durable=True)
+        self._apply_end(event)
+
+    def _cost_increment(self, trial_id: int, cost: Any) -> float:
+        now = time.perf_counter()
+        mark = self._marks.get(trial_id)
+        self._marks[trial_id] = now
+        if cost is not None:
+            return check_cost(cost)
+        return now - mark if mark is not None else 0.0
+
+    def _verdict(self, trial: Trial, obs: Observation) -> Verdict:
+        verdict = self._scheduler.on_result(trial, obs)
+        if not isinstance(verdict, Verdict):
+            raise SchedulerError(f"on_result must return a Verdict, got {verdict!r}")
+        if math.isinf(obs.loss) and verdict.decision is not Decision.STOP:
+            value = obs.metrics.get(self.objective.metric)
+            verdict = Verdict.stop(f"non-finite {self.objective.metric}={value} at budget "
+                                   f"{obs.budget}")
+        return verdict
+
+    # -- replay and folding -------------------------------------------------------------
+    def _replay(self, event: dict[str, Any]) -> None:
+        kind = event["e"]
+        if self.read_only:  # decisions as recorded, no scheduler to consult
+            if kind == "report":
+                updated, obs = self._fold.observed(self._fold.get(event["t"]), event,
+                                                   decode_metrics(event["m"]))
+                self._fold.apply_report(event, updated, obs)
+            elif kind == "end":
+                self._fold.apply_end(event)
+            elif kind != "enqueue":
+                self._fold.apply_action(event)
+        elif kind in ("start", "resume", "retire"):
+            action = self._scheduler.next_action(self.view())
+            check_replayed(event, self._normalized(action)
+                           if isinstance(action, Start) else action)
+            self._apply_action(event)
+        elif kind == "report":
+            updated, obs = self._fold.observed(self._fold.get(event["t"]), event,
+                                               decode_metrics(event["m"]))
+            check_replayed(event, self._verdict(updated, obs))
+            self._apply_report(event, updated, obs)
+        elif kind == "end":
+            self._apply_end(event)
+        elif kind == "enqueue":
+            self._queue.append(event["cfg"])
+        else:
+            raise StorageError(f"unexpected {kind!r} event after the journal header")
+
+    def _apply_action(self, event: dict[str, Any]) -> None:
+        self._notify(self._fold.apply_action(event))
+
+    def _apply_report(self, event: dict[str, Any], updated: Trial, obs: Observation) -> None:
+        self._notify(self._fold.apply_report(event, updated, obs))
+
+    def _apply_end(self, event: dict[str, Any]) -> None:
+        self._notify(self._fold.apply_end(event))
+
+    def _notify(self, ended: Trial | None) -> None:
+        if ended is not None:
+            self._scheduler.on_end(ended)
+
+
+class _ReadOnly(Scheduler):
+    """Stands in for the scheduler of a study opened read-only (decisions come from events)."""
+
+    def next_action(self, view: StudyView) -> None:
+        return None
+
+    def on_result(self, trial: Trial, obs: Observation) -> Verdict:
+        return Verdict.cont()
+
+    def is_finished(self, view: StudyView) -> bool:
+        return True

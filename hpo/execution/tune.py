@@ -1,0 +1,99 @@
+"""The one-call API: ``hpo.tune(objective, space, method=..., ...)``."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hpo.execution.executors import Executor, Objective
+from hpo.execution.loop import Limits, run
+from hpo.core.methods import Method
+from hpo.space.search_space import SearchSpace
+from hpo.core.study import Study
+from hpo.core.trial import Trial
+from hpo.core.types import Config, Direction, Fidelity, Objective as ObjectiveSpec
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """What :func:`tune` returns.
+
+    Attributes:
+        best_config: hyperparameters of the best trial (None if nothing finished).
+        best_value: its objective metric, in the metric's own sign.
+        best_trial: its :class:`~hpo.trial.Trial` snapshot.
+        dataframe: every trial and observation (see ``Study.dataframe``).
+        study: the study (reopenable from its directory when ``storage`` was given).
+    """
+
+    best_config: Config | None
+    best_value: float | None
+    best_trial: Trial | None
+    dataframe: Any
+    study: Study
+
+
+def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
+         metric: str = "loss", mode: Direction | str = "min", method: str | Method = "random",
+         fidelity: Fidelity | None = None, max_trials: int | None = None,
+         max_budget: float | None = None, max_cost: float | None = None,
+         max_wall_s: float | None = None, workers: int = 1, seed: int | None = None,
+         storage: str | os.PathLike[str] | None = None, executor: Executor | None = None,
+         progress: bool | None = None, backend: str = "local",
+         resources: Mapping[str, float] | None = None, max_concurrent: int | None = None,
+         ray_address: str | None = None, max_failures: int = 0) -> TuneResult:
+    """Tune ``objective`` over ``space`` and return the best config and all results.
+
+    Args:
+        objective: ``objective(trial) -> None | float | dict``; ``trial.config`` holds the
+            hyperparameters, ``trial.report(...)`` records intermediate results (see
+            :mod:`hpo.execution.handle`).
+        space: a :class:`SearchSpace` or a dict of parameters / Ray Tune domains.
+        metric: the metric to optimise; ``mode``: ``"min"`` or ``"max"``.
+        method: ``"random"``, ``"sh"``, ``"hyperband"``, ``"asha"``, ``"dehb"``, ``"de"`` (see
+            ``hpo.available_methods()``) or a method object with options, e.g.
+            ``schedulers.ASHA(eta=4)``.
+        fidelity: the resumable resource axis, required by multi-fidelity methods.
+        max_trials, max_budget, max_cost, max_wall_s: stop criteria (at least one unless the
+            method's schedule is finite, e.g. ``Hyperband(iterations=1)``).
+        workers: parallel workers (1: in this process; more: local worker processes).
+        seed: master seed (recorded; None draws one).
+        storage: a directory for the journal and checkpoints. Rerunning with the same
+            directory resumes an interrupted run.
+        executor: a custom executor instead of the default.
+        progress: print a progress line to stderr (None: only on a terminal).
+        backend: ``"local"`` (the embedded executors) or ``"ray"`` (Ray Tune; starts or joins
+            a local Ray runtime, or the cluster at ``ray_address``). With Ray:
+            ``resources`` per trial (``{"cpu": 1, "gpu": 0.5}``), ``max_concurrent`` trials
+            (default: what the resources allow), ``max_failures`` retries of a crashed trial.
+
+    Raises:
+        ValueError: no stop criterion and an endless method, or invalid limits.
+    """
+    limits = Limits(max_trials=max_trials, max_budget=max_budget, max_cost=max_cost,
+                    max_wall_s=max_wall_s)
+    finite = getattr(method, "iterations", None) is not None
+    if not limits.any and not finite:
+        raise ValueError("give at least one stop criterion: max_trials, max_budget, max_cost "
+                         "or max_wall_s")
+    if backend not in ("local", "ray"):
+        raise ValueError(f"backend must be 'local' or 'ray', got {backend!r}")
+    study = Study(space, ObjectiveSpec(metric, mode), method=method, fidelity=fidelity,
+                  seed=seed, storage=storage)
+    if backend == "ray":
+        from hpo.integrations.ray_backend import run_ray
+
+        run_ray(study, objective, limits=limits, resources=resources,
+                max_concurrent=max_concurrent, address=ray_address, max_failures=max_failures)
+    else:
+        run(study, objective, executor=executor, workers=workers, limits=limits,
+            progress=progress)
+    best = study.best()
+    value = None
+    if best is not None and math.isfinite(best.loss):
+        value = study.objective.value(best.loss)
+    return TuneResult(best_config=dict(best.config) if best else None, best_value=value,
+                      best_trial=best, dataframe=study.dataframe(), study=study)

@@ -1,0 +1,44 @@
+"""Imports run one way: hpo <- searchers <- schedulers <- benchmarks; peers only in benchmarks."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ["hpo", "searchers", "schedulers", "benchmarks"]
+PEERS = {"dehb", "optuna", "smac", "syne_tune", "hpbandster", "neps", "ConfigSpace", "carbs"}
+
+
+def imported_modules(package):
+    for path in sorted((ROOT / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):  # function-level (lazy) imports count too
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    yield path, alias.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                yield path, node.module.split(".")[0]
+
+
+@pytest.mark.parametrize("package", LAYERS)
+def test_imports_run_one_way(package):
+    higher = set(LAYERS[LAYERS.index(package) + 1:])
+    bad = [(str(p.relative_to(ROOT)), m) for p, m in imported_modules(package) if m in higher]
+    assert not bad, f"{package} imports a higher layer: {bad}"
+
+
+@pytest.mark.parametrize("package", ["hpo", "searchers", "schedulers"])
+def test_core_never_imports_peer_libraries(package):
+    bad = [(str(p.relative_to(ROOT)), m) for p, m in imported_modules(package) if m in PEERS]
+    assert not bad, bad
+
+
+def test_no_global_rng_calls_in_library_code():
+    for package in LAYERS:
+        for path in (ROOT / package).rglob("*.py"):
+            text = path.read_text()
+            for pattern in ("np.random.seed(", "np.random.rand(", "np.random.choice(",
+                            "np.random.randint(", "np.random.normal(", "random.random(",
+                            "torch.manual_seed("):
+                assert pattern not in text, f"{path}: global RNG call {pattern}"
