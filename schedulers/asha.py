@@ -124,7 +124,7 @@ class ASHAScheduler(SearcherScheduler):
             bracket = int(self._rng.choice(len(self._rungs), p=self.probabilities))
         rungs = self._rungs[bracket]
         budget = rungs[-1].level if self.variant == "stopping" else rungs[0].level
-        config = self._suggest(view.next_trial_id, budget)
+        config = self._suggest(view, budget)
         if config is None:
             return None
         self._where[view.next_trial_id] = (bracket, 0)

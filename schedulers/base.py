@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from typing import Any
 
 from hpo.core.decisions import Verdict
 from hpo.core.protocols import Scheduler, Searcher, StudyView
@@ -22,13 +23,27 @@ class SearcherScheduler(Scheduler):
         self.fidelity = fidelity
         self._exhausted = False
 
-    def _suggest(self, trial_id: int, budget: float | None) -> Config | None:
+    def _suggest(self, view: StudyView, budget: float | None) -> Config | None:
+        """A config for the next trial (``view.next_trial_id``), or None once exhausted.
+
+        While the study replays a recorded start (``view.replaying``), the searcher restores its
+        state from the journaled proposal and decision record instead of recomputing them.
+        """
         if self._exhausted:
             return None
-        config = self.searcher.suggest(trial_id, budget=budget)
+        trial_id, recorded = view.next_trial_id, view.replaying
+        if recorded is None:
+            config = self.searcher.suggest(trial_id, budget=budget)
+        else:
+            config = self.searcher.replay_suggest(trial_id, budget=budget,
+                                                  config=recorded.config, record=recorded.record)
         if config is None:
             self._exhausted = True  # idempotent: a None from next_action stays side-effect free
         return config
+
+    def decision_record(self) -> dict[str, Any] | None:
+        """The searcher's record of its last suggestion (journaled with the start)."""
+        return self.searcher.decision_record()
 
     def on_result(self, trial: Trial, obs: Observation) -> Verdict:
         self.searcher.observe(trial, obs)

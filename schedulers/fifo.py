@@ -21,7 +21,7 @@ class FIFOScheduler(SearcherScheduler):
         self._budget = fidelity.max if fidelity is not None else None
 
     def next_action(self, view: StudyView) -> Start | None:
-        config = self._suggest(view.next_trial_id, self._budget)
+        config = self._suggest(view, self._budget)
         return None if config is None else Start(config, self._budget)
 
     def _decide(self, trial: Trial, obs: Observation) -> Verdict:

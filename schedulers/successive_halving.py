@@ -160,7 +160,7 @@ class SyncBracketScheduler(SearcherScheduler):
         if not bracket.wants_start():
             return None
         budget = bracket.bracket.budgets[0]
-        config = self._suggest(view.next_trial_id, budget)
+        config = self._suggest(view, budget)
         if config is None:
             bracket.close_starts()
             self._drop_finished()

@@ -18,10 +18,10 @@ from abc import ABC, abstractmethod
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
-from hpo.errors import MethodError
 from hpo.core.protocols import Scheduler
-from hpo.space.search_space import SearchSpace
 from hpo.core.types import Fidelity, Objective
+from hpo.errors import MethodError
+from hpo.space.search_space import SearchSpace
 
 ENTRY_POINT_GROUP = "scaletune.methods"
 

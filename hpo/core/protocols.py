@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hpo.core.decisions import Action, Verdict
 from hpo.core.trial import Observation, Trial, TrialStatus
@@ -24,23 +25,42 @@ if TYPE_CHECKING:
     from hpo.space.search_space import SearchSpace
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedStart:
+    """A start decision read back from the journal while a study is being replayed.
+
+    Attributes:
+        config: the config that was journaled (after any enqueued config replaced it).
+        record: what the searcher's :meth:`Searcher.decision_record` returned for it, or None.
+        enqueued: True when a user-enqueued config replaced the searcher's proposal.
+    """
+
+    config: Config
+    record: Mapping[str, Any] | None
+    enqueued: bool = False
+
+
 class StudyView:
     """Read-only access to a study's trials for schedulers.
 
     Attributes:
         trials: mapping trial id -> :class:`Trial` snapshot (read-only).
         next_trial_id: the id the next started trial will receive.
+        replaying: while the study replays a recorded start, that start (so model-based
+            searchers can restore their state instead of refitting); None otherwise.
     """
 
-    __slots__ = ("_trials", "_next_id", "space", "objective", "fidelity")
+    __slots__ = ("_trials", "_next_id", "space", "objective", "fidelity", "replaying")
 
     def __init__(self, trials: dict[int, Trial], next_trial_id: int, space: SearchSpace,
-                 objective: Objective, fidelity: Fidelity | None) -> None:
+                 objective: Objective, fidelity: Fidelity | None,
+                 replaying: RecordedStart | None = None) -> None:
         self._trials = trials
         self._next_id = next_trial_id
         self.space = space
         self.objective = objective
         self.fidelity = fidelity
+        self.replaying = replaying
 
     @property
     def trials(self) -> Mapping[int, Trial]:
@@ -81,6 +101,27 @@ class Searcher(ABC):
     def suggest(self, trial_id: int, *, budget: float | None = None) -> Config | None:
         """A new config for trial ``trial_id`` to be evaluated up to ``budget``."""
 
+    def decision_record(self) -> dict[str, Any] | None:
+        """JSON-serialisable state behind the last :meth:`suggest` (default: None).
+
+        Model-based searchers return what replay needs to restore the decision without
+        recomputing it (fitted hyper-parameters, counters); the study journals it with the
+        start event and hands it back to :meth:`replay_suggest` when the study is reopened.
+        """
+        return None
+
+    def replay_suggest(self, trial_id: int, *, budget: float | None, config: Config,
+                       record: Mapping[str, Any] | None) -> Config | None:
+        """Replay a journaled suggestion: leave the searcher as :meth:`suggest` did.
+
+        ``config`` is what was journaled and ``record`` what :meth:`decision_record` returned
+        then (None if nothing was recorded, e.g. a journal written before the searcher
+        recorded anything). The default recomputes the suggestion, which the study then
+        checks against ``config``; expensive searchers override it to restore their state from
+        ``record`` without fitting, and return ``config``.
+        """
+        return self.suggest(trial_id, budget=budget)
+
     def observe(self, trial: Trial, obs: Observation) -> None:
         """Record a result (default: ignore)."""
 
@@ -113,6 +154,10 @@ class Scheduler(ABC):
 
     def on_end(self, trial: Trial) -> None:
         """Bookkeeping for a trial that reached COMPLETED, STOPPED or FAILED."""
+
+    def decision_record(self) -> dict[str, Any] | None:
+        """JSON state behind the last Start returned (journaled with it); default None."""
+        return None
 
     def is_finished(self, view: StudyView) -> bool:
         """True when no action will ever be returned again (default: never)."""

@@ -1,10 +1,12 @@
 """The Study: ask / report / tell over an append-only journal.
 
-A study is a fold over its events (:mod:`hpo.journal.fold`). Every operation is a transaction: lock the
-storage, fold in what other processes appended, let the scheduler decide, append the decision,
-fold it. Reopening a study replays its journal through a freshly built scheduler with the
-recorded seed; every recorded decision is checked against the replayed one, so "resume = replay"
-is verified, not assumed.
+A study is a fold over its events (:mod:`hpo.journal.fold`, kept by
+:class:`~hpo.core.study_state.StudyState`). Every operation is a transaction: lock the storage,
+fold in what other processes appended, let the scheduler decide, append the decision, fold it.
+Reopening a study replays its journal through a freshly built scheduler with the recorded seed;
+every recorded decision is checked against the replayed one, so "resume = replay" is verified,
+not assumed. Searchers may journal a decision record with each proposal, so replaying a
+model-based study restores its decisions instead of recomputing them.
 
 Example:
     >>> import hpo
@@ -19,31 +21,36 @@ Example:
 
 from __future__ import annotations
 
-import math
 import os
 import time
 import warnings
 from collections import deque
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
-from hpo.analysis import views as analysis
-from hpo.core.decisions import Decision, Resume, Retire, Start, Verdict
-from hpo.errors import HPOWarning, ReportError, SchedulerError, StorageError, TrialStateError
-from hpo.journal.events import VERDICT_CODES, decode_metrics, encode_metrics
-from hpo.journal.fold import Fold
+from hpo.core.actions import (
+    ReadOnlyScheduler,
+    action_event,
+    checked_verdict,
+)
+from hpo.core.decisions import Decision, Start, Verdict
 from hpo.core.methods import Method, resolve_method
-from hpo.journal.ownership import OWNER, owner_alive
-from hpo.core.protocols import Scheduler, StudyView
-from hpo.journal.replay import check_replayed, check_same_study, header_event, study_args_from_header
-from hpo.rng import resolve_seed
-from hpo.space.search_space import SearchSpace
-from hpo.journal.storage import JournalStorage, MemoryStorage, Storage
+from hpo.core.protocols import Scheduler
+from hpo.core.study_state import StudyState
 from hpo.core.trial import Observation, Ticket, Trial, TrialStatus
 from hpo.core.types import Fidelity, Objective, check_cost, clean_metrics, resolve_budget
+from hpo.errors import HPOWarning, ReportError, SchedulerError, StorageError, TrialStateError
+from hpo.journal.events import VERDICT_CODES, encode_metrics
+from hpo.journal.fold import Fold
+from hpo.journal.replay import (
+    check_same_study,
+    header_event,
+    study_args_from_header,
+)
+from hpo.journal.storage import JournalStorage, MemoryStorage, Storage, encode_events
+from hpo.rng import resolve_seed
+from hpo.space.search_space import SearchSpace
 
 
 def _as_storage(storage: Storage | str | os.PathLike[str] | None) -> Storage:
@@ -54,7 +61,7 @@ def _as_storage(storage: Storage | str | os.PathLike[str] | None) -> Storage:
     return JournalStorage(storage)
 
 
-class Study:
+class Study(StudyState):
     """Ask / report / tell optimisation state, journaled.
 
     Args:
@@ -87,6 +94,7 @@ class Study:
         self._fold = Fold(self.objective, fidelity)
         self._marks: dict[int, float] = {}  # perf_counter of a trial's last ask / report here
         self._queue: deque[dict[str, Any]] = deque()  # enqueued user configs
+        self._broken: str | None = None  # why memory and journal may disagree (then refuse)
         with self._storage.lock():
             events = self._storage.read_new()
             if events:
@@ -125,90 +133,12 @@ class Study:
         """
         args = study_args_from_header(Path(path))
         if read_only:
-            return cls(args["space"], args["objective"], method=_ReadOnly(),
+            return cls(args["space"], args["objective"], method=ReadOnlyScheduler(),
                        fidelity=args["fidelity"], storage=JournalStorage(path, read_only=True))
         if method is None and args["method"] is None:
             raise StorageError(f"the study at {path} uses a custom scheduler: pass method=...")
         return cls(args["space"], args["objective"], method=method or args["method"],
                    fidelity=args["fidelity"], seed=args["seed"], storage=path)
-
-    # -- read access --------------------------------------------------------------------
-    @property
-    def trials(self) -> Mapping[int, Trial]:
-        """Read-only mapping trial id -> latest :class:`Trial` snapshot (refreshed)."""
-        self.refresh()
-        return MappingProxyType(self._fold.trials)
-
-    def active_ids(self) -> list[int]:
-        """Ids of the trials handed out and not yet paused or ended (refreshed)."""
-        self.refresh()
-        return sorted(self._fold.active)
-
-    @property
-    def read_only(self) -> bool:
-        return isinstance(self._scheduler, _ReadOnly)
-
-    @property
-    def scheduler(self) -> Scheduler:
-        return self._scheduler
-
-    @property
-    def directory(self) -> Path | None:
-        return self._storage.directory
-
-    @property
-    def storage(self) -> Storage:
-        return self._storage
-
-    @property
-    def budget_used(self) -> float:
-        """Total resource consumed by all trials (fidelity units)."""
-        return self._fold.budget_used
-
-    @property
-    def cost_used(self) -> float:
-        """Total cost reported by all trials."""
-        return self._fold.cost_used
-
-    def __len__(self) -> int:
-        return len(self._fold.trials)
-
-    def refresh(self) -> None:
-        """Fold in events appended by other processes."""
-        with self._transaction(write=False):
-            pass
-
-    def view(self) -> StudyView:
-        return StudyView(self._fold.trials, self._fold.next_id, self.space, self.objective,
-                         self.fidelity)
-
-    def best(self) -> Trial | None:
-        """The best trial at the highest budget any trial reached (None before any result)."""
-        return analysis.best_trial(self._fold.trials.values())
-
-    def is_finished(self) -> bool:
-        """True when the scheduler will never hand out work again."""
-        return self._scheduler.is_finished(self.view())
-
-    def dataframe(self) -> Any:
-        """A pandas DataFrame: one row per observation (and one per trial without any)."""
-        return analysis.dataframe(self._fold.trials.values(), self.objective)
-
-    def counts(self) -> dict[TrialStatus, int]:
-        counts = dict.fromkeys(TrialStatus, 0)
-        for trial in self._fold.trials.values():
-            counts[trial.status] += 1
-        return counts
-
-    # -- ask ----------------------------------------------------------------------------
-    @contextmanager
-    def _transaction(self, *, write: bool = True) -> Iterator[None]:
-        if write and self.read_only:
-            raise StorageError("this study was opened read-only")
-        with self._storage.lock():
-            for event in self._storage.read_new():
-                self._replay(event)
-            yield
 
     def ask(self) -> Ticket | None:
         """The next thing to run: a new config at a budget, or a paused trial to resume.
@@ -221,8 +151,15 @@ class Study:
                 action = self._scheduler.next_action(self.view())
                 if action is None:
                     return None
-                event = self._action_event(action)
-                self._storage.append([event], durable=event["e"] == "retire")
+                try:  # the scheduler has committed to the action: record it or refuse on
+                    record = (self._scheduler.decision_record()
+                              if isinstance(action, Start) else None)
+                    event = action_event(action, self._fold.trials, self._fold.next_id,
+                                         self.space, self.fidelity, self._queue, record)
+                except Exception as err:
+                    self._broken = f"{type(err).__name__}: {err}"
+                    raise
+                self._append_decided([event], durable=event["e"] == "retire")
                 self._apply_action(event)
                 if event["e"] != "retire":
                     self._marks[event["t"]] = time.perf_counter()
@@ -242,71 +179,32 @@ class Study:
             self._storage.append([event], durable=True)
             self._queue.append(event["cfg"])
 
-    def _action_event(self, action: Any) -> dict[str, Any]:
-        now = time.time()
-        if isinstance(action, Start):
-            action = self._normalized(action)
-            event = {"e": "start", "t": self._fold.next_id, "cfg": action.config,
-                     "b": action.budget, "ts": now, "o": OWNER}
-            if action.parent_id is not None:
-                event["p"] = action.parent_id
-            if action.scale:
-                event["sc"] = dict(action.scale)
-            return event
-        if not isinstance(action, (Resume, Retire)):
-            raise SchedulerError(f"scheduler returned {action!r}, not Start / Resume / Retire")
-        trial = self._fold.trials.get(action.trial_id)
-        if trial is None or trial.status is not TrialStatus.PAUSED:
-            status = trial.status.value if trial else "unknown"
-            raise SchedulerError(f"scheduler returned {action!r} for trial {action.trial_id}, "
-                                 f"which is {status}, not paused")
-        if isinstance(action, Retire):
-            return {"e": "retire", "t": action.trial_id, "r": action.reason, "ts": now}
-        budget = self._check_target(action.budget, trial)
-        return {"e": "resume", "t": action.trial_id, "b": budget, "ts": now, "o": OWNER}
+    def _append_decided(self, events: list[dict[str, Any]], *, durable: bool) -> None:
+        """Append events of a decision the scheduler already made. If the write fails, the
+        scheduler's state is ahead of the journal: this object refuses further calls (the
+        journal stays the truth; reopening replays it)."""
+        try:
+            self._storage.append(events, durable=durable)
+        except BaseException as err:
+            self._broken = f"{type(err).__name__}: {err}"
+            raise
 
-    def _normalized(self, action: Start) -> Start:
-        """Validate a Start (an enqueued user config, if any, replaces the proposed one)."""
-        if self._queue:
-            config = self._queue.popleft()
-        else:
-            try:
-                config = self.space.validate(action.config)
-            except ValueError as err:
-                raise SchedulerError(f"scheduler proposed an invalid config: {err}") from None
-        return Start(config, self._check_target(action.budget, None), action.parent_id,
-                     action.scale)
+    def recover_orphans(self) -> list[Ticket]:
+        """Tickets to relaunch the trials a dead driver left running (see :meth:`orphans`).
 
-    def _check_target(self, budget: Any, trial: Trial | None) -> Any:
-        if self.fidelity is None:
-            return None if budget is None else float(budget)
-        if budget is None:
-            return self.fidelity.max
-        if not self.fidelity.min * (1 - 1e-9) <= budget <= self.fidelity.max * (1 + 1e-9):
-            raise SchedulerError(f"scheduler target budget {budget!r} is outside "
-                                 f"[{self.fidelity.min}, {self.fidelity.max}]")
-        if trial is not None and budget <= trial.budget:
-            raise SchedulerError(f"scheduler resumed trial {trial.id} to budget {budget!r}, "
-                                 f"not above its current budget {trial.budget!r}")
-        return budget
+        Without a fidelity a trial has one result: an orphan that already reported it died
+        between its report and its end, so it is ended COMPLETED here instead of being run
+        (and recorded) a second time.
+        """
+        tickets = []
+        for tid in self.orphans():
+            trial = self._fold.trials[tid]
+            if self.fidelity is None and trial.observations:
+                self.tell(tid, reason="result recorded before its driver died")
+            else:
+                tickets.append(self.ticket(tid))
+        return tickets
 
-    def ticket(self, trial_id: int) -> Ticket:
-        """The ticket of an existing trial (e.g. to relaunch one orphaned by a crash)."""
-        trial = self._fold.get(trial_id)
-        self._marks.setdefault(trial_id, time.perf_counter())
-        root = self._storage.checkpoint_root
-        return Ticket(trial_id=trial.id, config=dict(trial.config), budget=trial.target_budget,
-                      resume_from=trial.budget,
-                      max_budget=self.fidelity.max if self.fidelity else None,
-                      parent_id=trial.parent_id, scale=dict(trial.scale),
-                      checkpoint_dir=root / str(trial.id) if root is not None else None)
-
-    def orphans(self) -> list[int]:
-        """Active trials whose owning process on this host is gone (crashed drivers)."""
-        return [tid for tid in sorted(self._fold.active)
-                if not owner_alive(self._fold.owners.get(tid))]
-
-    # -- report / tell ------------------------------------------------------------------
     def report(self, trial_id: int, metrics: Mapping[str, Any] | float, *,
                budget: float | None = None, cost: float | None = None) -> Verdict:
         """Record an intermediate or final result and return the scheduler's verdict.
@@ -348,19 +246,20 @@ class Study:
             except ReportError as err:
                 self._end(trial_id, TrialStatus.FAILED, str(err))
                 return Verdict.stop(str(err))
-            event = {"e": "report", "t": trial_id, "b": budget, "m": encode_metrics(metrics),
+            event = {"e": "report", "t": trial.id, "b": budget, "m": encode_metrics(metrics),
                      "c": trial.cost + increment, "ts": time.time()}
+            encode_events([{**event, "v": "c"}])  # unencodable: refused before any decision
             updated, obs = self._fold.observed(trial, event, metrics)
             try:
                 verdict = self._verdict(updated, obs)
             except Exception as err:  # keep the result, then surface the scheduler bug
-                event.update(v="c", r=f"scheduler error: {err!r}")
-                self._storage.append([event], durable=True)
+                event.update(v="c", r=f"scheduler error: {err!r}"[:2000])
+                self._append_decided([event], durable=True)
                 raise SchedulerError(f"scheduler failed on trial {trial_id}: {err!r}") from err
             event["v"] = VERDICT_CODES[verdict.decision]
             if verdict.reason:
                 event["r"] = verdict.reason
-            self._storage.append([event], durable=verdict.decision is not Decision.CONTINUE)
+            self._append_decided([event], durable=verdict.decision is not Decision.CONTINUE)
             self._apply_report(event, updated, obs)
             return verdict
 
@@ -402,7 +301,8 @@ class Study:
         return self.tell(trial_id, status=TrialStatus.FAILED, reason=reason)
 
     def _end(self, trial_id: int, status: TrialStatus, reason: str) -> None:
-        event = {"e": "end", "t": trial_id, "s": status.value, "ts": time.time()}
+        event = {"e": "end", "t": self._fold.get(trial_id).id, "s": status.value,
+                 "ts": time.time()}
         if reason:
             event["r"] = reason
         self._storage.append([event], durable=True)
@@ -417,66 +317,4 @@ class Study:
         return now - mark if mark is not None else 0.0
 
     def _verdict(self, trial: Trial, obs: Observation) -> Verdict:
-        verdict = self._scheduler.on_result(trial, obs)
-        if not isinstance(verdict, Verdict):
-            raise SchedulerError(f"on_result must return a Verdict, got {verdict!r}")
-        if math.isinf(obs.loss) and verdict.decision is not Decision.STOP:
-            value = obs.metrics.get(self.objective.metric)
-            verdict = Verdict.stop(f"non-finite {self.objective.metric}={value} at budget "
-                                   f"{obs.budget}")
-        return verdict
-
-    # -- replay and folding -------------------------------------------------------------
-    def _replay(self, event: dict[str, Any]) -> None:
-        kind = event["e"]
-        if self.read_only:  # decisions as recorded, no scheduler to consult
-            if kind == "report":
-                updated, obs = self._fold.observed(self._fold.get(event["t"]), event,
-                                                   decode_metrics(event["m"]))
-                self._fold.apply_report(event, updated, obs)
-            elif kind == "end":
-                self._fold.apply_end(event)
-            elif kind != "enqueue":
-                self._fold.apply_action(event)
-        elif kind in ("start", "resume", "retire"):
-            action = self._scheduler.next_action(self.view())
-            check_replayed(event, self._normalized(action)
-                           if isinstance(action, Start) else action)
-            self._apply_action(event)
-        elif kind == "report":
-            updated, obs = self._fold.observed(self._fold.get(event["t"]), event,
-                                               decode_metrics(event["m"]))
-            check_replayed(event, self._verdict(updated, obs))
-            self._apply_report(event, updated, obs)
-        elif kind == "end":
-            self._apply_end(event)
-        elif kind == "enqueue":
-            self._queue.append(event["cfg"])
-        else:
-            raise StorageError(f"unexpected {kind!r} event after the journal header")
-
-    def _apply_action(self, event: dict[str, Any]) -> None:
-        self._notify(self._fold.apply_action(event))
-
-    def _apply_report(self, event: dict[str, Any], updated: Trial, obs: Observation) -> None:
-        self._notify(self._fold.apply_report(event, updated, obs))
-
-    def _apply_end(self, event: dict[str, Any]) -> None:
-        self._notify(self._fold.apply_end(event))
-
-    def _notify(self, ended: Trial | None) -> None:
-        if ended is not None:
-            self._scheduler.on_end(ended)
-
-
-class _ReadOnly(Scheduler):
-    """Stands in for the scheduler of a study opened read-only (decisions come from events)."""
-
-    def next_action(self, view: StudyView) -> None:
-        return None
-
-    def on_result(self, trial: Trial, obs: Observation) -> Verdict:
-        return Verdict.cont()
-
-    def is_finished(self, view: StudyView) -> bool:
-        return True
+        return checked_verdict(self._scheduler, trial, obs, self.objective.metric)

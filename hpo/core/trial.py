@@ -25,15 +25,28 @@ from pathlib import Path
 from typing import Any
 
 from hpo.core.types import Config
+from hpo.errors import ReportError
 
 
-class TrialStatus(Enum):
+class TrialStatus(str, Enum):
+    """A trial's status; equal to (and hashed as) its string value, so ``"failed"`` and
+    ``TrialStatus.FAILED`` index the same entry of ``Study.counts()``."""
+
     PENDING = "pending"
     RUNNING = "running"
     PAUSED = "paused"
     COMPLETED = "completed"
     STOPPED = "stopped"
     FAILED = "failed"
+
+    @classmethod
+    def _missing_(cls, value: object) -> TrialStatus:
+        key = value.strip().lower() if isinstance(value, str) else value
+        for member in cls:
+            if member.value == key:
+                return member
+        raise ReportError(f"unknown trial status {value!r}; valid: "
+                          f"{[m.value for m in cls]}")
 
     @property
     def is_terminal(self) -> bool:
@@ -119,6 +132,26 @@ class Trial:
     def curve(self) -> tuple[list[float], list[float]]:
         """``(budgets, losses)`` of every observation, in order."""
         return [o.budget for o in self.observations], [o.loss for o in self.observations]
+
+    def __repr__(self) -> str:
+        """One short line: id, status, budget, loss, report count, config (observations are in
+        ``trial.observations``; ``dataclasses.asdict(trial)`` has every field)."""
+        config = repr(self.config)
+        if len(config) > _REPR_CONFIG_CHARS:
+            config = config[:_REPR_CONFIG_CHARS - 4] + " ...}"
+        extra = f", parent_id={self.parent_id}" if self.parent_id is not None else ""
+        extra += f", reason={_short(self.reason)!r}" if self.reason else ""
+        return (f"Trial(id={self.id}, status={self.status.value!r}, budget={self.budget:g}, "
+                f"loss={self.loss:.6g}, reports={len(self.observations)}{extra}, "
+                f"config={config})")
+
+
+_REPR_CONFIG_CHARS = 200
+
+
+def _short(text: str, limit: int = 80) -> str:
+    line = text.strip().splitlines()[-1] if text.strip() else ""
+    return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,7 +144,7 @@ class Fidelity:
         for label, bound in (("min", self.min), ("max", self.max)):
             if isinstance(bound, bool) or not isinstance(bound, (int, float)):
                 raise FidelityError(f"fidelity {label} must be a number, got {bound!r}")
-            if not math.isfinite(bound):
+            if not _finite(bound):
                 raise FidelityError(f"fidelity {label} must be finite, got {bound!r}")
         if self.min <= 0:
             raise FidelityError(f"fidelity min budget must be > 0, got min={self.min!r}")
@@ -185,7 +185,7 @@ class Fidelity:
                 raise FidelityError(
                     f"budget must be a number of {self.name}, got {budget!r}"
                 ) from None
-        if not math.isfinite(budget) or budget <= 0:
+        if not _finite(budget) or budget <= 0:
             raise FidelityError(f"budget must be a finite number > 0, got {budget!r}")
         if budget > self.max * (1 + 1e-9):
             raise FidelityError(
@@ -204,14 +204,23 @@ class Fidelity:
         return cls(name=data["name"], min=data["min"], max=data["max"], integer=data["integer"])
 
 
+def _finite(value: Any) -> bool:
+    """``math.isfinite`` that is False (not OverflowError) for an int beyond float range."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def check_cost(cost: Any) -> float:
     """Validate a reported cost increment (>= 0, finite)."""
-    if isinstance(cost, bool) or not isinstance(cost, (int, float)):
-        try:
-            cost = float(cost)
-        except (TypeError, ValueError):
-            raise ReportError(f"cost must be a number, got {cost!r}") from None
-    cost = float(cost)
+    raw = cost
+    try:
+        cost = float(cost)
+    except OverflowError:
+        raise ReportError(f"cost must be a finite number >= 0, got {raw!r}") from None
+    except (TypeError, ValueError):
+        raise ReportError(f"cost must be a number, got {raw!r}") from None
     if not math.isfinite(cost) or cost < 0:
         raise ReportError(f"cost must be a finite number >= 0, got {cost!r}")
     return cost
@@ -231,6 +240,8 @@ def clean_metrics(metrics: Mapping[str, Any] | float, metric: str) -> dict[str, 
             raise ReportError(f"metric names must be strings, got {key!r}")
         try:
             out[key] = float(value)
+        except OverflowError:  # an int beyond float range
+            raise ReportError(f"metric {key!r}={value!r} is beyond the float range") from None
         except (TypeError, ValueError):
             raise ReportError(f"metric {key!r} must be a number, got {value!r}") from None
     return out
@@ -244,5 +255,12 @@ def resolve_budget(fidelity: Fidelity | None, budget: Any, n_reports: int) -> fl
     if fidelity is None:
         if isinstance(budget, bool) or not isinstance(budget, (int, float)):
             raise FidelityError(f"budget must be a number, got {budget!r}")
+        try:
+            ok = math.isfinite(budget) and budget > 0
+        except OverflowError:  # an int beyond float range
+            ok = False
+        if not ok:
+            raise FidelityError(f"budget must be a finite number > 0 (the step count or "
+                                f"resource used), got {budget!r}")
         return budget
     return fidelity.check_budget(budget)

@@ -6,7 +6,9 @@ kind       fields (short keys keep the journal small; every event also has ``"e"
 study      ``schema``, ``space``, ``objective``, ``fidelity``, ``method``, ``seed``,
            ``created``, ``version``, ``meta`` -- always the first line
 start      ``t`` trial id, ``cfg`` config, ``b`` target budget, ``p`` parent id, ``sc`` scale,
-           ``ts`` time, ``o`` owner ("host:pid") -- a scheduler ``Start``
+           ``ts`` time, ``o`` owner ("host:pid"), ``x`` the searcher's decision record (state
+           replay restores instead of refitting), ``px`` the searcher's own proposal when an
+           enqueued config replaced it -- a scheduler ``Start``
 resume     ``t``, ``b`` new target budget, ``ts``, ``o`` -- a scheduler ``Resume``
 retire     ``t``, ``r`` reason -- a scheduler ``Retire`` (PAUSED -> STOPPED)
 report     ``t``, ``b`` budget, ``m`` metrics, ``c`` cumulative cost, ``ts``, ``v`` verdict
@@ -36,7 +38,7 @@ _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # kind: (required, optional)
     "study": (frozenset({"schema", "space", "objective", "fidelity", "method", "seed"}),
               frozenset({"created", "version", "meta"})),
-    "start": (frozenset({"t", "cfg", "b"}), frozenset({"p", "sc", "ts", "o"})),
+    "start": (frozenset({"t", "cfg", "b"}), frozenset({"p", "sc", "ts", "o", "x", "px"})),
     "resume": (frozenset({"t", "b"}), frozenset({"ts", "o"})),
     "retire": (frozenset({"t", "r"}), frozenset({"ts"})),
     "report": (frozenset({"t", "b", "m", "c", "v"}), frozenset({"ts", "r"})),
@@ -86,7 +88,8 @@ def check_event(event: Any, where: str) -> dict[str, Any]:
     kind = event.get("e")
     spec = _FIELDS.get(kind)  # type: ignore[arg-type]
     if spec is None:
-        raise StorageError(f"{where}: unknown event kind {kind!r}; expected one of {list(_FIELDS)}")
+        raise StorageError(f"{where}: unknown event kind {kind!r}; expected one of "
+                           f"{list(_FIELDS)}")
     required, optional = spec
     keys = event.keys() - {"e"}
     missing = required - keys
@@ -95,7 +98,64 @@ def check_event(event: Any, where: str) -> dict[str, Any]:
     unknown = keys - required - optional
     if unknown:
         raise StorageError(f"{where}: {kind} event has unknown field(s) {sorted(unknown)}")
+    for key in keys:
+        check = _TYPES.get(key if kind != "study" else f"study.{key}")
+        if check is not None and not check[0](event[key]):
+            raise StorageError(f"{where}: {kind} event field {key!r} must be {check[1]}, got "
+                               f"{event[key]!r:.80}")
+    if kind == "report" and event["v"] not in DECISIONS:
+        raise StorageError(f"{where}: report verdict 'v' must be one of {sorted(DECISIONS)}, "
+                           f"got {event['v']!r:.40}")
+    if kind == "end" and event["s"] not in ("completed", "stopped", "failed"):
+        raise StorageError(f"{where}: end status 's' must be completed / stopped / failed, got "
+                           f"{event['s']!r:.40}")
     return event
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_metric(v: Any) -> bool:
+    return _is_num(v) or (isinstance(v, str) and v in _NONFINITE_OUT)
+
+
+def _is_metrics(v: Any) -> bool:
+    return isinstance(v, dict) and all(isinstance(k, str) and _is_metric(x) for k, x in v.items())
+
+
+def _opt(check: Any) -> Any:
+    return lambda v: v is None or check(v)
+
+
+_TYPES: dict[str, tuple[Any, str]] = {
+    # field: (check, what it must be); header fields are prefixed with "study."
+    "t": (lambda v: _is_int(v) and v >= 0, "a trial id (an int >= 0)"),
+    "cfg": (lambda v: isinstance(v, dict), "an object"),
+    "b": (_opt(_is_num), "a number or null"),
+    "p": (_opt(_is_int), "a trial id or null"),
+    "sc": (lambda v: isinstance(v, dict), "an object"),
+    "ts": (_is_num, "a number"),
+    "o": (_opt(lambda v: isinstance(v, str)), "a string or null"),
+    "x": (lambda v: isinstance(v, dict), "an object"),
+    "px": (lambda v: isinstance(v, dict), "an object"),
+    "r": (lambda v: isinstance(v, str), "a string"),
+    "m": (_is_metrics, "an object of numbers"),
+    "c": (lambda v: _is_num(v) and v >= 0, "a number >= 0"),
+    "v": (lambda v: isinstance(v, str), "a verdict code"),
+    "s": (lambda v: isinstance(v, str), "a status"),
+    "study.schema": (_is_int, "an int"),
+    "study.space": (lambda v: isinstance(v, dict), "an object"),
+    "study.objective": (lambda v: isinstance(v, dict), "an object"),
+    "study.fidelity": (_opt(lambda v: isinstance(v, dict)), "an object or null"),
+    "study.method": (_opt(lambda v: isinstance(v, dict)), "an object or null"),
+    "study.seed": (_is_int, "an int"),
+    "study.meta": (_opt(lambda v: isinstance(v, dict)), "an object or null"),
+}
 
 
 def check_header(event: dict[str, Any], where: str) -> dict[str, Any]:
@@ -104,7 +164,7 @@ def check_header(event: dict[str, Any], where: str) -> dict[str, Any]:
         raise StorageError(f"{where}: the first journal line must be a study header, got "
                            f"a {event.get('e')!r} event")
     schema = event.get("schema")
-    if not isinstance(schema, int):
+    if not _is_int(schema):
         raise StorageError(f"{where}: study header has no integer schema version: {schema!r}")
     if schema > SCHEMA_VERSION:
         raise StorageError(

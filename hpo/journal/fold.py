@@ -11,10 +11,10 @@ import math
 from typing import Any
 
 from hpo.core.decisions import Decision
-from hpo.errors import StorageError, UnknownTrialError
-from hpo.journal.events import DECISIONS
 from hpo.core.trial import Observation, Trial, TrialStatus
 from hpo.core.types import Fidelity, Objective
+from hpo.errors import StorageError, UnknownTrialError
+from hpo.journal.events import DECISIONS, decode_metrics
 
 END_STATUSES = {s.value: s for s in (TrialStatus.COMPLETED, TrialStatus.STOPPED,
                                      TrialStatus.FAILED)}
@@ -53,8 +53,9 @@ class Fold:
         try:
             return self.trials[trial_id]
         except (KeyError, TypeError):
-            raise UnknownTrialError(f"unknown trial id {trial_id!r}; the study has trials "
-                                    f"0..{self.next_id - 1}") from None
+            known = f"trials 0..{self.next_id - 1}" if self.next_id else "no trials yet"
+            raise UnknownTrialError(f"unknown trial id {trial_id!r}; the study has "
+                                    f"{known}") from None
 
     def observed(self, trial: Trial, event: dict[str, Any],
                  metrics: dict[str, float]) -> tuple[Trial, Observation]:
@@ -102,6 +103,17 @@ class Fold:
                 and math.isfinite(obs.loss))
         status = TrialStatus.COMPLETED if done else TrialStatus.STOPPED
         return self._put(replace(updated, status, reason=event.get("r", "")))
+
+    def apply_recorded(self, event: dict[str, Any]) -> None:
+        """Fold any event as recorded, consulting no scheduler (a study opened read-only)."""
+        kind = event["e"]
+        if kind == "report":
+            updated, obs = self.observed(self.get(event["t"]), event, decode_metrics(event["m"]))
+            self.apply_report(event, updated, obs)
+        elif kind == "end":
+            self.apply_end(event)
+        elif kind != "enqueue":
+            self.apply_action(event)
 
     def apply_end(self, event: dict[str, Any]) -> Trial:
         """An ``end`` event (``tell``); returns the ended trial."""

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from hpo.core.decisions import Resume, Retire, Start, Verdict
-from hpo.errors import ReplayError, StorageError
-from hpo.journal.events import SCHEMA_VERSION, VERDICT_CODES, check_header
 from hpo.core.methods import Method, method_from_json, resolve_method
 from hpo.core.protocols import Scheduler
-from hpo.space.search_space import SearchSpace
-from hpo.journal.storage import JOURNAL_NAME, Storage
 from hpo.core.types import Fidelity, Objective
+from hpo.errors import ReplayError, StorageError
+from hpo.journal.events import SCHEMA_VERSION, VERDICT_CODES, check_header
+from hpo.journal.storage import JOURNAL_NAME, Storage
+from hpo.space.search_space import SearchSpace
 
 VERSION = "0.1.0"
 

@@ -17,6 +17,7 @@ the torn tail is truncated away under the lock before anything new is appended.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -112,8 +113,11 @@ class JournalStorage(Storage):
         else:
             if self.directory.exists() and not self.directory.is_dir():
                 raise StorageError(f"study path {self.directory} exists and is not a directory")
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+            except OSError as err:
+                raise _write_error(self.path, err, opening=True) from None
         self._offset = 0
         self._lineno = 0
         self._depth = 0
@@ -195,11 +199,40 @@ class JournalStorage(Storage):
             raise StorageError("append outside lock(): wrap read_new() and append() in lock()")
         if os.fstat(self._fd).st_size != self._offset:
             raise StorageError("append without read_new: another process appended meanwhile")
-        data = b"".join(dumps(e) for e in events)
-        written = os.write(self._fd, data)
-        while written < len(data):  # pragma: no cover - regular files write fully
-            written += os.write(self._fd, data[written:])
-        if durable:
-            os.fsync(self._fd)
+        data = b"".join(encode_events(events))
+        try:
+            written = os.write(self._fd, data)
+            while written < len(data):  # pragma: no cover - regular files write fully
+                written += os.write(self._fd, data[written:])
+            if durable:
+                os.fsync(self._fd)
+        except OSError as err:
+            try:  # nothing half-recorded: cut what this append managed to write
+                os.ftruncate(self._fd, self._offset)
+            except OSError:  # pragma: no cover - the torn tail is dropped on the next read
+                pass
+            raise _write_error(self.path, err) from None
         self._offset += len(data)
         self._lineno += len(events)
+
+
+def encode_events(events: Sequence[dict[str, Any]]) -> list[bytes]:
+    """Each event as one strict-JSON journal line (StorageError if one cannot be encoded)."""
+    try:
+        return [dumps(e) for e in events]
+    except (TypeError, ValueError) as err:
+        raise StorageError(f"cannot record an event as strict JSON ({err}): "
+                           f"{events!r:.200}") from None
+
+
+def _write_error(path: Path, err: OSError, *, opening: bool = False) -> StorageError:
+    """A StorageError for a failed write, with the likely cause and the way out."""
+    if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        hint = ("the study directory is read-only or not yours; to inspect the study use "
+                "Study.open(path, read_only=True) or the hpo status / best / trials commands")
+    elif err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        hint = "the disk (or quota, or file size limit) is full; free space, then reopen"
+    else:
+        hint = "check the path and its file system"
+    what = "cannot open the journal" if opening else "cannot write to the journal"
+    return StorageError(f"{what} {path}: {err.strerror or err} (errno {err.errno}); {hint}")
