@@ -15,13 +15,14 @@ Quick start::
 from hpo.core.decisions import Decision, Resume, Retire, Start, Verdict
 from hpo.analysis.views import best_trial, incumbent_trajectory
 from hpo.errors import (FidelityError, HPOError, HPOWarning, IntegrationError,
-                        InvalidConfigError, MethodError, ReplayError, ReportError,
+                        InvalidConfigError, LimitError, MethodError, ReplayError, ReportError,
                         SchedulerError, SpaceError, StorageError, TrialStateError,
                         UnknownTrialError)
 from hpo.execution.executors import Executor, InlineExecutor, ProcessPoolExecutor
 from hpo.execution.handle import TrialHandle
 from hpo.execution.loop import Limits, run
 from hpo.core.methods import Method, available_methods, register_method
+from hpo.space.conditions import Condition
 from hpo.space.params import Categorical, Constant, Float, Int, Ordinal
 from hpo.core.protocols import Scheduler, Searcher, StudyView
 from hpo.space.search_space import SearchSpace
@@ -34,10 +35,10 @@ from hpo.core.types import Direction, Fidelity, Objective
 __version__ = "0.1.0"
 
 __all__ = [
-    "Categorical", "Constant", "Executor", "InlineExecutor", "Limits", "ProcessPoolExecutor",
+    "Categorical", "Condition", "Constant", "Executor", "InlineExecutor", "Limits", "ProcessPoolExecutor",
     "TrialHandle", "TuneResult", "best_trial", "incumbent_trajectory", "run", "tune", "Decision", "Direction", "Fidelity", "FidelityError", "Float",
     "HPOError", "HPOWarning", "Int", "IntegrationError", "InvalidConfigError", "JournalStorage",
-    "MemoryStorage", "Method", "MethodError", "Objective", "Observation", "Ordinal",
+    "LimitError", "MemoryStorage", "Method", "MethodError", "Objective", "Observation", "Ordinal",
     "ReplayError", "ReportError", "Resume", "Retire", "Scheduler", "SchedulerError",
     "SearchSpace", "Searcher", "SpaceError", "Start", "Storage", "StorageError", "Study",
     "StudyView", "Ticket", "Trial", "TrialStateError", "TrialStatus", "UnknownTrialError",
