@@ -24,6 +24,7 @@ from hpo.execution.loop import Limits, run
 from hpo.core.methods import Method, available_methods, register_method
 from hpo.space.conditions import Condition
 from hpo.space.params import Categorical, Constant, Float, Int, Ordinal
+from hpo.core.scale import ScaleAxis, Scaling
 from hpo.core.protocols import Scheduler, Searcher, StudyView
 from hpo.space.search_space import SearchSpace
 from hpo.journal.storage import JournalStorage, MemoryStorage, Storage
@@ -39,7 +40,7 @@ __all__ = [
     "TrialHandle", "TuneResult", "best_trial", "incumbent_trajectory", "run", "tune", "Decision", "Direction", "Fidelity", "FidelityError", "Float",
     "HPOError", "HPOWarning", "Int", "IntegrationError", "InvalidConfigError", "JournalStorage",
     "LimitError", "MemoryStorage", "Method", "MethodError", "Objective", "Observation", "Ordinal",
-    "ReplayError", "ReportError", "Resume", "Retire", "Scheduler", "SchedulerError",
+    "ReplayError", "ReportError", "Resume", "Retire", "ScaleAxis", "Scaling", "Scheduler", "SchedulerError",
     "SearchSpace", "Searcher", "SpaceError", "Start", "Storage", "StorageError", "Study",
     "StudyView", "Ticket", "Trial", "TrialStateError", "TrialStatus", "UnknownTrialError",
     "Verdict", "__version__", "available_methods", "register_method",

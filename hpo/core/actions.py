@@ -16,9 +16,10 @@ from typing import Any
 
 from hpo.core.decisions import Decision, Resume, Retire, Start, Verdict
 from hpo.core.protocols import RecordedStart, Scheduler, StudyView
+from hpo.core.scale import Scaling
 from hpo.core.trial import Observation, Trial, TrialStatus
 from hpo.core.types import Fidelity
-from hpo.errors import SchedulerError
+from hpo.errors import SchedulerError, SpaceError
 from hpo.journal.ownership import OWNER
 from hpo.space.search_space import SearchSpace
 
@@ -39,8 +40,12 @@ def check_target(fidelity: Fidelity | None, budget: Any, trial: Trial | None) ->
 
 
 def normalized_start(action: Start, space: SearchSpace, fidelity: Fidelity | None,
-                     queue: deque[dict[str, Any]]) -> Start:
-    """Validate a Start; an enqueued user config, if any, replaces the proposed one (popped)."""
+                     queue: deque[dict[str, Any]], scaling: Scaling | None = None) -> Start:
+    """Validate a Start; an enqueued user config, if any, replaces the proposed one (popped).
+
+    In a scaling study the trial's scale must be a point of the proxy ladder (or the target);
+    a Start without one runs at the scaling's default scale.
+    """
     if queue:
         config = queue.popleft()
     else:
@@ -48,18 +53,24 @@ def normalized_start(action: Start, space: SearchSpace, fidelity: Fidelity | Non
             config = space.validate(action.config)
         except ValueError as err:
             raise SchedulerError(f"scheduler proposed an invalid config: {err}") from None
-    return Start(config, check_target(fidelity, action.budget, None), action.parent_id,
-                 action.scale)
+    scale = action.scale
+    if scaling is not None:
+        try:
+            scale = scaling.check(scale) if scale else dict(scaling.default or {})
+        except SpaceError as err:
+            raise SchedulerError(f"scheduler proposed an invalid scale: {err}") from None
+    return Start(config, check_target(fidelity, action.budget, None), action.parent_id, scale)
 
 
 def action_event(action: Any, trials: Mapping[int, Trial], next_id: int, space: SearchSpace,
                  fidelity: Fidelity | None, queue: deque[dict[str, Any]],
-                 record: Mapping[str, Any] | None) -> dict[str, Any]:
+                 record: Mapping[str, Any] | None,
+                 scaling: Scaling | None = None) -> dict[str, Any]:
     """The journal event of a scheduler action (``record``: the searcher's decision record)."""
     now = time.time()
     if isinstance(action, Start):
         enqueued = bool(queue)
-        start = normalized_start(action, space, fidelity, queue)
+        start = normalized_start(action, space, fidelity, queue, scaling)
         event: dict[str, Any] = {"e": "start", "t": next_id, "cfg": start.config,
                                  "b": start.budget, "ts": now, "o": OWNER}
         if start.parent_id is not None:

@@ -22,6 +22,7 @@ from hpo.core.trial import Observation, Trial, TrialStatus
 from hpo.core.types import Config, Fidelity, Objective
 
 if TYPE_CHECKING:
+    from hpo.core.scale import Scaling
     from hpo.space.search_space import SearchSpace
 
 
@@ -46,21 +47,24 @@ class StudyView:
     Attributes:
         trials: mapping trial id -> :class:`Trial` snapshot (read-only).
         next_trial_id: the id the next started trial will receive.
+        scaling: the study's :class:`~hpo.core.scale.Scaling` (target, proxy ladder, cost
+            model), None for a study without scale axes.
         replaying: while the study replays a recorded start, that start (so model-based
             searchers can restore their state instead of refitting); None otherwise.
     """
 
-    __slots__ = ("_trials", "_next_id", "space", "objective", "fidelity", "replaying")
+    __slots__ = ("_trials", "_next_id", "space", "objective", "fidelity", "replaying", "scaling")
 
     def __init__(self, trials: dict[int, Trial], next_trial_id: int, space: SearchSpace,
                  objective: Objective, fidelity: Fidelity | None,
-                 replaying: RecordedStart | None = None) -> None:
+                 replaying: RecordedStart | None = None, scaling: Scaling | None = None) -> None:
         self._trials = trials
         self._next_id = next_trial_id
         self.space = space
         self.objective = objective
         self.fidelity = fidelity
         self.replaying = replaying
+        self.scaling = scaling
 
     @property
     def trials(self) -> Mapping[int, Trial]:

@@ -37,10 +37,18 @@ from hpo.core.actions import (
 from hpo.core.decisions import Decision, Start, Verdict
 from hpo.core.methods import Method, resolve_method
 from hpo.core.protocols import Scheduler
+from hpo.core.scale import Scaling
 from hpo.core.study_state import StudyState
 from hpo.core.trial import Observation, Ticket, Trial, TrialStatus
 from hpo.core.types import Fidelity, Objective, check_cost, clean_metrics, resolve_budget
-from hpo.errors import HPOWarning, ReportError, SchedulerError, StorageError, TrialStateError
+from hpo.errors import (
+    HPOWarning,
+    ReportError,
+    SchedulerError,
+    SpaceError,
+    StorageError,
+    TrialStateError,
+)
 from hpo.journal.events import VERDICT_CODES, encode_metrics
 from hpo.journal.fold import Fold
 from hpo.journal.replay import (
@@ -84,12 +92,16 @@ class Study(StudyState):
                  objective: Objective | str = "loss", *,
                  method: str | Method | Scheduler = "random", fidelity: Fidelity | None = None,
                  seed: int | None = None, storage: Storage | str | os.PathLike[str] | None = None,
-                 meta: Mapping[str, Any] | None = None) -> None:
+                 meta: Mapping[str, Any] | None = None,
+                 scaling: Scaling | None = None) -> None:
         self.space = space if isinstance(space, SearchSpace) else SearchSpace.from_dict(space)
         self.objective = objective if isinstance(objective, Objective) else Objective(objective)
         if fidelity is not None and not isinstance(fidelity, Fidelity):
             raise TypeError(f"fidelity must be a Fidelity, got {fidelity!r}")
         self.fidelity = fidelity
+        if scaling is not None and not isinstance(scaling, Scaling):
+            raise SpaceError(f"scaling must be an hpo.Scaling, got {scaling!r}")
+        self.scaling = scaling
         self._storage = _as_storage(storage)
         self._fold = Fold(self.objective, fidelity)
         self._marks: dict[int, float] = {}  # perf_counter of a trial's last ask / report here
@@ -99,7 +111,7 @@ class Study(StudyState):
             events = self._storage.read_new()
             if events:
                 check_same_study(events[0], self.space, self.objective, fidelity, method, seed,
-                                 self._storage)
+                                 self._storage, scaling)
                 self.seed = int(events[0]["seed"])
                 self.meta = dict(events[0].get("meta") or {})
             else:
@@ -108,7 +120,8 @@ class Study(StudyState):
             self.method, self._scheduler = self._build(method)
             #: the journal's first line: space, objective, fidelity, method, seed, meta
             self.header = events[0] if events else header_event(
-                self.space, self.objective, fidelity, self.method, self.seed, self.meta)
+                self.space, self.objective, fidelity, self.method, self.seed, self.meta,
+                scaling)
             if not events:
                 self._storage.append([self.header], durable=True)
             for event in events[1:]:
@@ -134,11 +147,13 @@ class Study(StudyState):
         args = study_args_from_header(Path(path))
         if read_only:
             return cls(args["space"], args["objective"], method=ReadOnlyScheduler(),
-                       fidelity=args["fidelity"], storage=JournalStorage(path, read_only=True))
+                       fidelity=args["fidelity"], storage=JournalStorage(path, read_only=True),
+                       scaling=args["scaling"])
         if method is None and args["method"] is None:
             raise StorageError(f"the study at {path} uses a custom scheduler: pass method=...")
         return cls(args["space"], args["objective"], method=method or args["method"],
-                   fidelity=args["fidelity"], seed=args["seed"], storage=path)
+                   fidelity=args["fidelity"], seed=args["seed"], storage=path,
+                   scaling=args["scaling"])
 
     def ask(self) -> Ticket | None:
         """The next thing to run: a new config at a budget, or a paused trial to resume.
@@ -155,7 +170,8 @@ class Study(StudyState):
                     record = (self._scheduler.decision_record()
                               if isinstance(action, Start) else None)
                     event = action_event(action, self._fold.trials, self._fold.next_id,
-                                         self.space, self.fidelity, self._queue, record)
+                                         self.space, self.fidelity, self._queue, record,
+                                         self.scaling)
                 except Exception as err:
                     self._broken = f"{type(err).__name__}: {err}"
                     raise

@@ -19,6 +19,7 @@ from hpo.analysis import views as analysis
 from hpo.core.actions import ReadOnlyScheduler, normalized_start, recorded_start
 from hpo.core.decisions import Start
 from hpo.core.protocols import RecordedStart, Scheduler, StudyView
+from hpo.core.scale import Scaling
 from hpo.core.trial import Observation, Ticket, Trial
 from hpo.core.types import Fidelity, Objective
 from hpo.errors import StorageError
@@ -36,6 +37,7 @@ class StudyState:
     space: SearchSpace
     objective: Objective
     fidelity: Fidelity | None
+    scaling: Scaling | None
     _storage: Storage
     _fold: Fold
     _scheduler: Scheduler
@@ -90,7 +92,7 @@ class StudyState:
 
     def view(self, replaying: RecordedStart | None = None) -> StudyView:
         return StudyView(self._fold.trials, self._fold.next_id, self.space, self.objective,
-                         self.fidelity, replaying)
+                         self.fidelity, replaying, self.scaling)
 
     def best(self) -> Trial | None:
         """The best trial at the highest budget any trial reached (None before any result)."""
@@ -145,7 +147,7 @@ class StudyState:
             hint = recorded_start(event) if kind == "start" else None
             action = self._scheduler.next_action(self.view(hint))
             check_replayed(event, normalized_start(action, self.space, self.fidelity,
-                                                   self._queue)
+                                                   self._queue, self.scaling)
                            if isinstance(action, Start) else action)
             self._apply_action(event)
         elif kind == "report":

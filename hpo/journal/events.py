@@ -4,7 +4,8 @@
 kind       fields (short keys keep the journal small; every event also has ``"e"``)
 =========  ===================================================================================
 study      ``schema``, ``space``, ``objective``, ``fidelity``, ``method``, ``seed``,
-           ``created``, ``version``, ``meta`` -- always the first line
+           ``created``, ``version``, ``meta``, ``scaling`` (only for a scaling study) -- always
+           the first line
 start      ``t`` trial id, ``cfg`` config, ``b`` target budget, ``p`` parent id, ``sc`` scale,
            ``ts`` time, ``o`` owner ("host:pid"), ``x`` the searcher's decision record (state
            replay restores instead of refitting), ``px`` the searcher's own proposal when an
@@ -37,7 +38,7 @@ SCHEMA_VERSION = 1
 _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # kind: (required, optional)
     "study": (frozenset({"schema", "space", "objective", "fidelity", "method", "seed"}),
-              frozenset({"created", "version", "meta"})),
+              frozenset({"created", "version", "meta", "scaling"})),
     "start": (frozenset({"t", "cfg", "b"}), frozenset({"p", "sc", "ts", "o", "x", "px"})),
     "resume": (frozenset({"t", "b"}), frozenset({"ts", "o"})),
     "retire": (frozenset({"t", "r"}), frozenset({"ts"})),
@@ -155,6 +156,7 @@ _TYPES: dict[str, tuple[Any, str]] = {
     "study.method": (_opt(lambda v: isinstance(v, dict)), "an object or null"),
     "study.seed": (_is_int, "an int"),
     "study.meta": (_opt(lambda v: isinstance(v, dict)), "an object or null"),
+    "study.scaling": (lambda v: isinstance(v, dict), "an object"),
 }
 
 

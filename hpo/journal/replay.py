@@ -11,6 +11,7 @@ from typing import Any
 from hpo.core.decisions import Resume, Retire, Start, Verdict
 from hpo.core.methods import Method, method_from_json, resolve_method
 from hpo.core.protocols import Scheduler
+from hpo.core.scale import Scaling
 from hpo.core.types import Fidelity, Objective
 from hpo.errors import ReplayError, StorageError
 from hpo.journal.events import SCHEMA_VERSION, VERDICT_CODES, check_header
@@ -28,9 +29,11 @@ def _canon(value: Any) -> str:
 
 
 def header_event(space: SearchSpace, objective: Objective, fidelity: Fidelity | None,
-                 method: Method | None, seed: int, meta: Mapping[str, Any]) -> dict[str, Any]:
+                 method: Method | None, seed: int, meta: Mapping[str, Any],
+                 scaling: Scaling | None = None) -> dict[str, Any]:
     """The journal's first line: everything needed to rebuild the study."""
-    return {
+    extra = {"scaling": scaling.to_json()} if scaling is not None else {}
+    return {**extra,
         "e": "study", "schema": SCHEMA_VERSION, "space": space.to_json(),
         "objective": objective.to_json(),
         "fidelity": fidelity.to_json() if fidelity else None,
@@ -66,12 +69,14 @@ def study_args_from_header(directory: Path) -> dict[str, Any]:
         "method": method_from_json(header["method"]) if header["method"] else None,
         "seed": header["seed"],
         "meta": header.get("meta") or {},
+        "scaling": Scaling.from_json(header["scaling"]) if header.get("scaling") else None,
     }
 
 
 def check_same_study(header: dict[str, Any], space: SearchSpace, objective: Objective,
                      fidelity: Fidelity | None, method: str | Method | Scheduler,
-                     seed: int | None, storage: Storage) -> None:
+                     seed: int | None, storage: Storage,
+                     scaling: Scaling | None = None) -> None:
     """Raise StorageError naming every field where an existing journal differs from the args."""
     where = storage.directory or "the storage"
     diffs = []
@@ -86,6 +91,9 @@ def check_same_study(header: dict[str, Any], space: SearchSpace, objective: Obje
         given = resolve_method(method).to_json()
         if header["method"] is None or _canon(header["method"]) != _canon(given):
             diffs.append(f"method: journal {header['method']} vs given {given}")
+    given_scaling = scaling.to_json() if scaling is not None else None
+    if header.get("scaling") != given_scaling:
+        diffs.append(f"scaling: journal {header.get('scaling')} vs given {given_scaling}")
     if seed is not None and int(seed) != int(header["seed"]):
         diffs.append(f"seed: journal {header['seed']} vs given {seed}")
     if diffs:
