@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["hpo.space.search_space", "hpo.core.study", "hpo.rng", "hpo.core.types", "hpo.testing",
+MODULES = ["hpo.space.search_space", "hpo.space.conditions", "hpo.core.scale", "hpo.core.study", "hpo.rng", "hpo.core.types", "hpo.testing",
            "searchers.random", "schedulers.hyperband"]
 
 

@@ -18,7 +18,7 @@ Example:
     >>> scaling.relative({"width": 128, "tokens": 5e8})
     {'width': -3.0, 'tokens': -2.0}
     >>> f"{scaling.flops(scaling.target):.3g}"
-    '1.55e+17'
+    '1.51e+17'
 """
 
 from __future__ import annotations
