@@ -7,6 +7,7 @@
     python -m benchmarks core                         # Study throughput / replay / memory
     python -m benchmarks speed                        # YAHPO loader + simulator speed
     python -m benchmarks overhead                     # DEHB decision time vs the reference
+    python -m benchmarks digits-sweep                 # re-measure digits' regret constants
 """
 
 from __future__ import annotations
@@ -85,6 +86,19 @@ def _ray_overhead(args: argparse.Namespace) -> int:
     return 0
 
 
+def _digits_sweep(args: argparse.Namespace) -> int:
+    import json
+
+    from benchmarks.training import sweep
+
+    record = {"command": f"python -m benchmarks digits-sweep --configs {args.configs} --seed "
+                         f"{args.seed} --out {args.out}", **sweep(args.configs, args.seed)}
+    Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
+    print(f"{args.configs} configs in {record['seconds']} s: optimum {record['optimum']:.6f}, "
+          f"reference {record['reference']:.6f} (the constants in benchmarks/training.py)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     ray_over.add_argument("--trials", type=int, default=500)
     ray_over.add_argument("--out", default="results/ray")
     ray_over.set_defaults(func=_ray_overhead)
+    digits = sub.add_parser("digits-sweep",
+                            help="re-measure the digits problem's optimum and reference")
+    digits.add_argument("--configs", type=int, default=600)
+    digits.add_argument("--seed", type=int, default=0)
+    digits.add_argument("--out", default="benchmarks/digits_sweep.json")
+    digits.set_defaults(func=_digits_sweep)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

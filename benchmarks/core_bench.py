@@ -51,7 +51,8 @@ def run_workload(method: str, trials: int, reports: int, directory: Path) -> dic
                 n_mid += 1
             if verdict.should_stop:
                 break
-    events = sum(1 for _ in open(directory / "journal.jsonl"))
+    with open(directory / "journal.jsonl") as fh:
+        events = sum(1 for _ in fh)
     t0 = time.perf_counter()
     reopened = Study.open(directory)
     replay_s = time.perf_counter() - t0
@@ -76,10 +77,10 @@ def main(trials: int, reports: int, out: Path) -> int:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {"trials": trials, "reports": reports, "peak_rss_mb": peak_mb, "runs": rows}
     (out / "core.json").write_text(json.dumps(result, indent=2))
-    lines = [f"Core throughput: {trials} trials x {reports} reports on a journal "
-             f"(peak RSS {peak_mb:.0f} MB)", "",
-             "| method | events | intermediate reports/s | durable results/s | asks/s | "
-             "replay (s) | journal MB |", "|---|---|---|---|---|---|---|"]
+    lines = [(f"Core throughput: {trials} trials x {reports} reports on a journal "
+              f"(peak RSS {peak_mb:.0f} MB)"), "",
+             ("| method | events | intermediate reports/s | durable results/s | asks/s | "
+              "replay (s) | journal MB |"), "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['method']} | {r['events']} | {r['intermediate_per_s']:.0f} | "
                      f"{r['durable_per_s']:.0f} | {r['asks_per_s']:.0f} | "

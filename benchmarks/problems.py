@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from benchmarks.problem import Problem
 from hpo.errors import HPOError
@@ -27,9 +27,10 @@ class UnknownProblem(HPOError, KeyError):
         return str(self.args[0])
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_problem(name: str) -> Problem:
-    """Build a problem by name (see :func:`all_names`).
+    """Build a problem by name (see :func:`all_names`; any downloaded YAHPO scenario runs as
+    ``<scenario>/<instance>``, see :func:`benchmarks.yahpo.known_scenarios`).
 
     Raises:
         UnknownProblem: the message lists the valid names.
@@ -48,10 +49,6 @@ def get_problem(name: str) -> Problem:
         from benchmarks.training import DigitsMLP
 
         return DigitsMLP()
-    if family in ("lcbench", "rbv2_xgboost", "iaml_glmnet") and instance:
-        from benchmarks.yahpo import YahpoProblem
-
-        return YahpoProblem(family, instance)
     if family == "fcnet" and instance:
         from benchmarks.tabular import FCNet
 
@@ -60,4 +57,9 @@ def get_problem(name: str) -> Problem:
         from benchmarks.tabular import LCDB
 
         return LCDB(int(instance))
+    if instance:
+        from benchmarks.yahpo import YahpoProblem, known_scenarios
+
+        if family in known_scenarios():  # any YAHPO scenario with a known column layout
+            return YahpoProblem(family, instance)
     raise UnknownProblem(f"unknown problem {name!r}; valid problems: {all_names()}")

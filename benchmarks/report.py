@@ -1,7 +1,8 @@
 """Tables and plots from ``runs.jsonl``: ``python -m benchmarks report --out results/quick``.
 
 Writes ``summary.md`` (a methods x problems table and a detailed table) and ``plots/*.png``
-(anytime regret per problem with 95% bands, average rank over the budget).
+(anytime regret per problem with 95% bands clipped to the visible log range, a legend in each
+panel; average rank against the fraction of the budget, on a log axis).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks import metrics
+from benchmarks.problems import get_problem
 from benchmarks.runner import RUNS_FILE, load_runs
+from hpo import HPOError
 
 GRID_POINTS = 60
 
@@ -33,10 +36,27 @@ class Cell:
     grids: tuple[np.ndarray, np.ndarray] | None = None  # (full evaluations, simulated seconds)
 
 
-def _normalisation(runs: list[dict[str, Any]]) -> tuple[float, float]:
+def _constants(problem: str) -> tuple[float, float] | None:
+    """The problem's own fixed optimum and reference, if it can be built and has them."""
+    try:
+        built = get_problem(problem)
+    except (HPOError, ValueError):
+        return None
+    if math.isfinite(built.optimum) and math.isfinite(built.reference):
+        return float(built.optimum), float(built.reference)
+    return None
+
+
+def _normalisation(problem: str, runs: list[dict[str, Any]]) -> tuple[float, float]:
+    """Fixed constants: the records' (or the problem's, for records written before it had
+    them). Only a problem with neither falls back to the runs themselves (best loss found,
+    random search's median first incumbent), which depends on the results set."""
     known = [r for r in runs if r.get("optimum") is not None and r.get("reference") is not None]
     if known:
         return float(known[0]["optimum"]), float(known[0]["reference"])
+    constants = _constants(problem)
+    if constants is not None:
+        return constants
     finals = [row[2] for r in runs for row in r.get("trajectory", [])]
     firsts = [r["trajectory"][0][2] for r in runs
               if r["method"] == "random" and r.get("trajectory")]
@@ -63,13 +83,14 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, Cell]]:
     out: dict[str, dict[str, Cell]] = {}
     for problem, prows in by_problem.items():
         ok = [r for r in prows if "trajectory" in r]
-        optimum, reference = _normalisation(ok)
+        optimum, reference = _normalisation(problem, ok)
         scale = (reference - optimum) or 1.0
         cells: dict[str, Cell] = defaultdict(Cell)
         if ok:
             unit = ok[0]["unit"]
-            budget_grid = metrics.budget_grid(max(r["max_budget"] for r in ok), unit,
-                                              GRID_POINTS)
+            # the grid ends where the longest run ended, so every curve ends at its final regret
+            end = max(max(r["max_budget"], r.get("spent") or 0.0) for r in ok)
+            budget_grid = metrics.budget_grid(end, unit, GRID_POINTS)
             t_max = max(r["sim_time"] for r in ok) or 1.0
             t_min = min((row[0] for r in ok for row in r["trajectory"] if row[0] > 0),
                         default=t_max / 1000)
@@ -90,7 +111,7 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, Cell]]:
                 np.vstack([cell.budget_curves, b])
             cell.time_curves = t[None] if cell.time_curves is None else \
                 np.vstack([cell.time_curves, t])
-            cell.final.append(traj[-1][2] if traj else metrics.BEFORE_FIRST)
+            cell.final.append(metrics.final_regret(traj))
         for cell in cells.values():
             cell.grids = (budget_grid / unit, time_grid) if ok else None
         out[problem] = dict(cells)
@@ -154,9 +175,11 @@ def markdown(table: dict[str, dict[str, dict[str, Any]]], title: str) -> str:
     methods = sorted({m for p in table.values() for m in p},
                      key=lambda m: (m != "random", m))
     lines = [f"# {title}", "",
-             "Final normalised regret (mean over seeds; 0 = best known, 1 = reference) and, in "
-             "brackets, the speed-up over random search on the resource axis (how much sooner "
-             "the mean curve reaches random search's final regret).", "",
+             ("Final normalised regret (mean over seeds; 0 = best known, 1 = reference) of the "
+              "incumbent (best observed full-fidelity result, scored by its true loss) at the "
+              "end of each run and, in brackets, the speed-up over random search on the "
+              "resource axis (how much sooner the mean curve reaches random search's final "
+              "regret)."), "",
              "| method | " + " | ".join(problems) + " | mean rank |",
              "|---|" + "---|" * (len(problems) + 1)]
     for m in methods:
@@ -164,8 +187,8 @@ def markdown(table: dict[str, dict[str, dict[str, Any]]], title: str) -> str:
         cells = [_cell_text(table[p][m]) if m in table[p] else "-" for p in problems]
         lines.append(f"| {m} | " + " | ".join(cells) + f" | {_fmt(np.mean(ranks), 2) if ranks else '-'} |")
     lines += ["", "## Details", "",
-              "| problem | method | runs | final regret ± 95% CI | speed-up (resource) | "
-              "speed-up (sim. time) | mean rank | real s / run | decision ms |",
+              ("| problem | method | runs | final regret ± 95% CI | speed-up (resource) | "
+               "speed-up (sim. time) | mean rank | real s / run | decision ms |"),
               "|---|---|---|---|---|---|---|---|---|"]
     for p in problems:
         for m in methods:
@@ -183,6 +206,71 @@ def markdown(table: dict[str, dict[str, dict[str, Any]]], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _log_band(mean: np.ndarray, ci: np.ndarray, floor: float,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and 95% band clipped to the visible range ``[floor, inf)`` of a log axis (a band
+    whose lower bound is <= 0 runs to the bottom edge instead of collapsing to a tiny value)."""
+    return (np.maximum(mean, floor), np.maximum(mean - ci, floor),
+            np.maximum(mean + ci, floor))
+
+
+def _floor(values: list[np.ndarray]) -> float:
+    """Bottom of a log regret axis: a decade below the smallest positive mean regret."""
+    positive = [float(v[v > 0].min()) for v in values if np.any(v > 0)]
+    return min(positive) / 10 if positive else 1e-3
+
+
+def _regret_figure(problem: str, ran: dict[str, Cell]) -> Any:
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    panels = ((axes[0], "budget_curves", 0, "resource spent (full-fidelity evaluations)"),
+              (axes[1], "time_curves", 1, "simulated wall time (s)"))
+    for ax, attr, which, label in panels:
+        stats = {name: metrics.mean_ci(getattr(cell, attr)) for name, cell in ran.items()}
+        floor = _floor([mean for mean, _ in stats.values()])
+        top = max(float(np.max(mean + ci)) for mean, ci in stats.values())
+        for name, (mean, ci) in sorted(stats.items()):
+            grid = ran[name].grids[which]
+            mid, low, high = _log_band(mean, ci, floor)
+            line, = ax.plot(grid, mid, label=name)
+            ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.15)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on short ranges
+        ax.set_ylim(floor, max(top, floor * 10) * 1.5)
+        ax.set_xlabel(label)
+        ax.set_ylabel("normalised regret")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{problem}: mean regret of the incumbent, 95% band (clipped to the axis)")
+    fig.tight_layout()
+    return fig
+
+
+def _rank_figure(rank_curves: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> Any:
+    """Average rank against the fraction of the run's resource budget, on a log axis: each
+    problem's curve (on its own log grid) is interpolated onto one common grid."""
+    import matplotlib.pyplot as plt
+
+    start = max(x[0] for curves in rank_curves.values() for x, _ in curves)
+    common = np.geomspace(start, 1.0, GRID_POINTS)
+    problems = max(len(curves) for curves in rank_curves.values())
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, curves in sorted(rank_curves.items()):
+        rows = [np.interp(np.log(common), np.log(x), rank) for x, rank in curves]
+        ax.plot(common, np.mean(rows, axis=0), label=f"{name} ({len(curves)} problems)")
+    ax.set_xscale("log")
+    ax.set_xlabel("fraction of the run's resource budget")
+    ax.set_ylabel("average rank (1 = best)")
+    ax.set_title(f"Average rank over {problems} problems (ranked per problem and seed)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def plots(cells: dict[str, dict[str, Cell]], out: Path) -> list[Path]:
     import matplotlib
 
@@ -191,47 +279,23 @@ def plots(cells: dict[str, dict[str, Cell]], out: Path) -> list[Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    rank_curves: dict[str, list[np.ndarray]] = defaultdict(list)
+    rank_curves: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
     for problem, methods in sorted(cells.items()):
         ran = {m: c for m, c in methods.items() if c.final}
         if not ran:
             continue
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        for name, cell in sorted(ran.items()):
-            for ax, curves, grid in ((axes[0], cell.budget_curves, cell.grids[0]),
-                                     (axes[1], cell.time_curves, cell.grids[1])):
-                mean, ci = metrics.mean_ci(curves)
-                line, = ax.plot(grid, np.maximum(mean, 1e-6), label=name)
-                ax.fill_between(grid, np.maximum(mean - ci, 1e-6), np.maximum(mean + ci, 1e-6),
-                                color=line.get_color(), alpha=0.15)
-        for ax, label in ((axes[0], "resource spent (full-fidelity evaluations)"),
-                          (axes[1], "simulated wall time (s)")):
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xlabel(label)
-            ax.set_ylabel("normalised regret")
-            ax.grid(alpha=0.3)
-        axes[0].legend(fontsize=8)
-        fig.suptitle(f"{problem}: mean regret, 95% band")
-        fig.tight_layout()
+        fig = _regret_figure(problem, ran)
         path = out / f"regret_{problem.replace('/', '_')}.png"
         fig.savefig(path, dpi=90)
         plt.close(fig)
         paths.append(path)
         if len(ran) > 1:
+            grid = next(iter(ran.values())).grids[0]
             for name, curve in metrics.ranks_over_grid(
                     {m: c.budget_curves for m, c in ran.items()}).items():
-                rank_curves[name].append(curve)
+                rank_curves[name].append((grid / grid[-1], curve))
     if rank_curves:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        x = np.linspace(0, 1, GRID_POINTS)
-        for name, curves in sorted(rank_curves.items()):
-            ax.plot(x, np.mean(curves, axis=0), label=f"{name} ({len(curves)} problems)")
-        ax.set_xlabel("fraction of the run's resource budget (log grid)")
-        ax.set_ylabel("average rank (1 = best)")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
+        fig = _rank_figure(rank_curves)
         path = out / "average_rank.png"
         fig.savefig(path, dpi=90)
         plt.close(fig)

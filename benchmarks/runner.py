@@ -59,14 +59,14 @@ def run_one(task: Task) -> dict[str, Any]:
         study = method.start(problem, task.seed)
         try:
             rec = simulate(study, problem, workers=task.workers, max_budget=max_budget,
-                           seed=task.seed)
+                           seed=task.seed, report_levels=method.report_levels(problem))
         finally:
             method.stop(study)
         record.update(max_budget=max_budget, trajectory=rec.trajectory, spent=rec.spent,
                       sim_time=rec.sim_time, real_s=rec.real_s, decision_s=rec.decision_s,
                       n_trials=rec.n_trials, n_reports=rec.n_reports,
                       final_loss=rec.final_loss, best_config=rec.best_config)
-    except Exception as err:  # recorded, the suite goes on
+    except Exception as err:  # noqa: BLE001 -- recorded, the suite goes on
         record["error"] = f"{type(err).__name__}: {err}"
         record["traceback"] = traceback.format_exc()
     return _finite(record)

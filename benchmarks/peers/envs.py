@@ -68,7 +68,7 @@ def ensure_env(peer: str) -> Path:
             for step in steps:
                 try:
                     code = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT,
-                                          timeout=INSTALL_TIMEOUT_S).returncode
+                                          timeout=INSTALL_TIMEOUT_S, check=False).returncode
                 except subprocess.TimeoutExpired:
                     code = -1
                 if code != 0:

@@ -63,7 +63,7 @@ def _from_cs(config, params):
         if p["type"] in ("categorical", "ordinal", "constant"):
             out[p["name"]] = json.loads(value)
         elif p["type"] == "int":
-            out[p["name"]] = int(round(float(value)))
+            out[p["name"]] = round(float(value))
         else:
             out[p["name"]] = min(max(float(value), p["low"]), p["high"])
         if p["type"] in ("float", "int") and p.get("step"):
@@ -129,7 +129,7 @@ class OptunaDriver:
         self.trials = {}
 
     def _step(self, budget):
-        return max(1, int(round(float(budget) / self.unit)))
+        return max(1, round(float(budget) / self.unit))
 
     def _suggest(self, trial):
         out = {}
@@ -275,7 +275,7 @@ class SyneTuneDriver:
         self.trials = {}
 
     def _level(self, budget):
-        return max(1, int(round(float(budget) / self.unit)))
+        return max(1, round(float(budget) / self.unit))
 
     def ask(self, key):
         import datetime
@@ -295,7 +295,7 @@ class SyneTuneDriver:
             if p["type"] in ("categorical", "ordinal"):
                 value = p.get("choices", p.get("values"))[int(value)]
             elif p["type"] == "int":
-                value = min(max(int(round(float(value))), p["low"]), p["high"])
+                value = min(max(round(float(value)), p["low"]), p["high"])
             config[p["name"]] = value
         budget = self.fidelity["max"] if self.fidelity else None
         return {"action": "start", "key": key, "config": config, "budget": budget}
@@ -352,7 +352,7 @@ def main() -> None:
                 return
             else:
                 reply = {"error": f"unknown op {op!r}"}
-        except Exception:
+        except Exception:  # noqa: BLE001 -- any failure goes back to the adapter as a reply
             reply = {"error": traceback.format_exc()}
         reply["t"] = time.perf_counter() - start  # seconds spent in the library itself
         out.write(json.dumps(reply) + "\n")

@@ -43,7 +43,7 @@ def test_unavailable_peer_is_marked_in_the_table(fake_peer, tmp_path, monkeypatc
     monkeypatch.setattr("benchmarks.runner.registry", fake_registry)
     tasks = [Task("t", "branin", m, 0, 2, 3, 10) for m in ("random", "nope-peer")]
     records = run_tasks(tasks, tmp_path / "out", jobs=1, echo=False)
-    assert "PeerUnavailable" in [r for r in records if r["method"] == "nope-peer"][0]["error"]
+    assert "PeerUnavailable" in next(r for r in records if r["method"] == "nope-peer")["error"]
     assert "| nope-peer | unavailable |" in report(tmp_path / "out")
 
 
@@ -74,3 +74,16 @@ def test_real_peers_run_in_their_own_env(name):
     finally:
         method.stop(study)
     assert record.trajectory and record.n_trials >= 3
+
+
+def test_peers_do_not_import_the_method_registry():
+    """Imports go one way: benchmarks.methods -> benchmarks.peers -> benchmarks.bench_method."""
+    import subprocess
+    import sys
+
+    code = ("import sys, benchmarks.peers, benchmarks.peers.adapter, benchmarks.peers.ray_asha; "
+            "assert 'benchmarks.methods' not in sys.modules, 'peers import the registry'; "
+            "from benchmarks.methods import BenchMethod, registry; "
+            "from benchmarks.bench_method import BenchMethod as Base; "
+            "assert BenchMethod is Base and 'ray-asha' in registry()")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -25,7 +25,7 @@ def check_contract(name):
     fid = problem.fidelity
     budgets = [fid.min, (fid.min + fid.max) / 2, fid.max] if fid else [1]
     if fid and fid.integer:
-        budgets = [int(round(b)) for b in budgets]
+        budgets = [round(b) for b in budgets]
     for config in configs:
         losses, costs = problem.curve(config, budgets, seed=0)
         assert losses.shape == (len(budgets),) and costs.shape == (len(budgets),)
@@ -77,14 +77,14 @@ def test_learning_curves_cross():
 @needs_data
 def test_yahpo_loader_matches_yahpo_gym():
     """Golden outputs computed with yahpo-gym 1.0.2 on the same data (max rel. diff 0)."""
-    from benchmarks.yahpo import SCENARIOS, YahpoSurrogate
+    from benchmarks.yahpo import YahpoSurrogate, load_scenario
 
     golden = json.loads((Path(__file__).parent / "yahpo_golden.json").read_text())
     for case in golden:
         surrogate = YahpoSurrogate(case["scenario"])
         got = surrogate.predict([case["config"]])[0]
         for name, expected in case["yahpo_gym_1_0_2"].items():
-            value = got[SCENARIOS[case["scenario"]].targets.index(name)]
+            value = got[load_scenario(case["scenario"]).targets.index(name)]
             assert value == pytest.approx(expected, rel=1e-6, abs=1e-6), (case, name)
 
 
