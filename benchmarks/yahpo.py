@@ -11,9 +11,10 @@ fidelity bounds and conditions are read from ``config_space.json``, its codes fr
 :mod:`benchmarks.yahpo_meta` (YAHPO Gym v1.0's scenario configs) or from a ``scenario.json``
 in the folder, and are checked against the model's input and output widths.
 
-Conditions are parsed into :class:`Condition` objects (``YahpoProblem.conditions``); the search
-space is still flat (every parameter is sampled; an inactive one is encoded as missing), until
-``hpo.SearchSpace`` supports conditional parameters.
+Conditions are parsed into :class:`Condition` objects (``YahpoProblem.conditions``, full
+ConfigSpace semantics, used by the surrogate's encoding) and those a ``hpo.SearchSpace`` can
+express become its conditional parameters (:func:`space_conditions`): on rbv2, e.g., xgboost's
+tree parameters exist only for tree boosters, so methods neither sample nor model them otherwise.
 
 Regret is normalised with YAHPO's ``global_statistics`` (per instance and target: the best and
 worst value in the surrogate's training data).
@@ -34,6 +35,7 @@ import numpy as np
 from benchmarks.data import DataMissingError, data_path, data_root
 from benchmarks.problem import Problem
 from benchmarks.yahpo_meta import SCENARIO_META, TARGET_CHOICES
+import hpo
 from hpo import Categorical, Constant, Fidelity, Float, HPOError, Int, SearchSpace
 from hpo.core.types import Config
 
@@ -111,6 +113,39 @@ def is_active(conditions: Mapping[str, Condition], config: Mapping[str, Any], na
     if cond is None:
         return True
     return cond.holds(config) and all(is_active(conditions, config, p) for p in cond.parents)
+
+
+def space_conditions(conditions: Mapping[str, Condition],
+                     params: Sequence[Any]) -> list[hpo.Condition]:
+    """The scenario's conditions that a :class:`hpo.SearchSpace` can express.
+
+    ``EQ`` / ``IN`` (and ``AND`` of them) become ``hpo.Condition``; ``NEQ`` on a categorical
+    parent becomes ``IN`` of the other choices. ``LT`` / ``GT`` / ``OR`` conditions, and those
+    on constants (the instance, fixed fidelity columns), stay flat: that child is then always
+    sampled and the surrogate ignores it where it is inactive (as before).
+    """
+    searchable = {p.name: p for p in params if not isinstance(p, Constant)}
+    out: list[hpo.Condition] = []
+    for child, cond in conditions.items():
+        if child not in searchable:
+            continue
+        parts = cond.parts if cond.kind == "AND" else (cond,)
+        converted = [_as_in(child, part, searchable) for part in parts]
+        if all(c is not None for c in converted):
+            out.extend(c for c in converted if c is not None)
+    return out
+
+
+def _as_in(child: str, cond: Condition, params: Mapping[str, Any]) -> hpo.Condition | None:
+    parent = params.get(cond.parent)
+    if parent is None:
+        return None
+    if cond.kind in ("EQ", "IN"):
+        return hpo.Condition(child, cond.parent, list(cond.values))
+    if cond.kind == "NEQ" and isinstance(parent, Categorical):
+        others = [c for c in parent.choices if c not in cond.values]
+        return hpo.Condition(child, cond.parent, others) if others else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -277,7 +312,7 @@ class YahpoProblem(Problem):
         self.optimum, self.reference = self._sign * best, self._sign * worst
 
     def _spaces(self, instance: str) -> tuple[SearchSpace, Fidelity]:
-        """The flat search space (conditions not applied yet: see ``self.conditions``)."""
+        """The search space, with the conditions it can express (see :func:`space_conditions`)."""
         spec = self.surrogate.spec
         params: list[Any] = []
         fidelity = None
@@ -310,7 +345,7 @@ class YahpoProblem(Problem):
         if fidelity is None:
             raise YahpoError(f"{self.surrogate.name}: fidelity {spec.fidelity[0]!r} is not "
                              "in config_space.json")
-        return SearchSpace(params), fidelity
+        return SearchSpace(params, space_conditions(self.conditions, params)), fidelity
 
     def evaluate_many(self, configs: Sequence[Config], budgets: Sequence[float],
                       ) -> tuple[np.ndarray, np.ndarray]:

@@ -136,3 +136,21 @@ def test_conjunctions_and_nested_conditions():
     assert not yahpo.is_active(conds, {**config, "n": 2}, "c")
     with pytest.raises(yahpo.YahpoError, match="'XOR'"):
         yahpo.parse_condition({"type": "XOR", "child": "a"})
+
+
+def test_rbv2_search_space_is_conditional():
+    from benchmarks.yahpo import YahpoProblem
+
+    try:
+        problem = YahpoProblem("rbv2_xgboost", "12")
+    except Exception as err:  # data not downloaded here
+        pytest.skip(f"rbv2_xgboost data unavailable: {err}")
+    space = problem.space
+    children = {c.child for c in space.conditions}
+    assert {"eta", "max_depth", "rate_drop", "skip_drop"} <= children
+    rng = np.random.default_rng(0)
+    for config in space.sample(rng, 50):
+        assert ("rate_drop" in config) == (config["booster"] == "dart")
+        assert ("eta" in config) == (config["booster"] in ("dart", "gbtree"))
+    losses, _ = problem.evaluate_many(space.sample(rng, 5), [problem.fidelity.max] * 5)
+    assert np.isfinite(losses).all()
