@@ -205,21 +205,19 @@ class Study(StudyState):
             self._broken = f"{type(err).__name__}: {err}"
             raise
 
-    def recover_orphans(self) -> list[Ticket]:
-        """Tickets to relaunch the trials a dead driver left running (see :meth:`orphans`).
+    def settle_orphan(self, trial_id: int) -> bool:
+        """Whether a trial a dead driver left running needs no relaunch (see :meth:`orphans`).
 
         Without a fidelity a trial has one result: an orphan that already reported it died
-        between its report and its end, so it is ended COMPLETED here instead of being run
-        (and recorded) a second time.
+        between its report and its end, so it is ended COMPLETED here (True) instead of being
+        run, and recorded, a second time. False: relaunch it from its ticket.
         """
-        tickets = []
-        for tid in self.orphans():
-            trial = self._fold.trials[tid]
-            if self.fidelity is None and trial.observations:
-                self.tell(tid, reason="result recorded before its driver died")
-            else:
-                tickets.append(self.ticket(tid))
-        return tickets
+        with self._transaction():
+            trial = self._fold.get(trial_id)
+            if self.fidelity is None and trial.observations and trial.status.is_active:
+                self.tell(trial_id, reason="result recorded before its driver died")
+                return True
+            return False
 
     def report(self, trial_id: int, metrics: Mapping[str, Any] | float, *,
                budget: float | None = None, cost: float | None = None) -> Verdict:

@@ -167,8 +167,13 @@ class TrialHandle:
         directory = self.checkpoint_dir
         _atomic_write(directory / BLOB, bytes(data), self.fsync_checkpoints)
         at = budget if budget is not None else self._last_budget
-        _atomic_write(directory / META, json.dumps({"budget": at}).encode(),
+        _atomic_write(directory / META, json.dumps(self._checkpoint_meta(at)).encode(),
                       self.fsync_checkpoints)
+
+    def _checkpoint_meta(self, budget: Any) -> dict[str, Any]:
+        """What ``checkpoint.json`` records: the budget and the trial (subclasses add fields,
+        e.g. the Ray backend's driver generation); readers use ``budget`` only."""
+        return {"budget": budget, "trial": self.id}
 
     def load_checkpoint(self) -> bytes | None:
         """The bytes last saved by :meth:`save_checkpoint`, or None."""

@@ -2,7 +2,10 @@
 
 This is the only orchestration loop of the embedded executors (Ray Tune is its own loop). On
 start it relaunches the trials a crashed driver left running (resuming them from their
-checkpoints), so rerunning an interrupted tuning script continues where it stopped.
+checkpoints), so rerunning an interrupted tuning script continues where it stopped; a trial
+whose process keeps dying is failed after ``max_relaunches`` relaunches
+(:mod:`hpo.execution.relaunch`). With a time limit (``trial_timeout_s``, ``max_wall_s``) every
+segment gets a deadline (:mod:`hpo.execution.deadline`).
 """
 
 from __future__ import annotations
@@ -16,12 +19,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpo.errors import HPOError, TrialStateError
-from hpo.execution.executors import (Crashed, Executor, InlineExecutor, Objective, Outcome,
-                           ProcessPoolExecutor)
-from hpo.execution.progress import Progress
 from hpo.core.study import Study
 from hpo.core.trial import Ticket
+from hpo.errors import HPOError, LimitError, TrialStateError
+from hpo.execution.deadline import SegmentLimits
+from hpo.execution.executors import InlineExecutor
+from hpo.execution.pool import ProcessPoolExecutor
+from hpo.execution.progress import Progress
+from hpo.execution.relaunch import MAX_RELAUNCHES, RelaunchLedger
+from hpo.execution.segment import (
+    Crashed,
+    Executor,
+    Finished,
+    Interrupted,
+    Objective,
+    Outcome,
+    refuse_in_spawned_import,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +50,22 @@ def _positive(name: str, value: Any, integer: bool = False) -> None:
         return
     ok = not isinstance(value, bool) and isinstance(value, (int, float)) and value > 0
     if integer:
-        ok = ok and float(value) == int(value)
+        ok = ok and (isinstance(value, int) or math.isfinite(value) and value == int(value))
     if not ok or (isinstance(value, float) and math.isnan(value)):
         kind = "a positive int" if integer else "a positive number"
-        raise ValueError(f"{name} must be {kind} or None, got {value!r}")
+        raise LimitError(f"{name} must be {kind} or None, got {value!r}")
 
 
 @dataclass(frozen=True)
 class Limits:
-    """When to stop handing out new work (running segments still finish).
+    """When the run stops.
+
+    ``max_trials``, ``max_budget`` and ``max_cost`` stop handing out new work (running segments
+    still finish). ``max_wall_s`` ends the run at that time: running segments are stopped (their
+    worker processes terminated; in-process, the objective interrupted: see
+    :mod:`hpo.execution.deadline`) and their trials left running in the journal, so the next run
+    on the study resumes them from their last checkpoint; the reason is logged and kept in the
+    study's ``relaunches.json`` (:mod:`hpo.execution.relaunch`).
 
     Attributes:
         max_trials: trials created in the study (all runs of it together).
@@ -77,8 +98,17 @@ class Limits:
                 or (self.max_wall_s is not None and elapsed >= self.max_wall_s))
 
 
+def check_run_options(trial_timeout_s: float | None, max_relaunches: int) -> None:
+    """Validate the options of :func:`run` that are not :class:`Limits` (LimitError)."""
+    _positive("trial_timeout_s", trial_timeout_s)
+    if (isinstance(max_relaunches, bool) or not isinstance(max_relaunches, int)
+            or max_relaunches < 0):
+        raise LimitError(f"max_relaunches must be a non-negative int, got {max_relaunches!r}")
+
+
 def run(study: Study, objective: Objective, *, executor: Executor | None = None,
-        workers: int = 1, limits: Limits = Limits(), progress: bool | None = None) -> Study:
+        workers: int = 1, limits: Limits = Limits(), progress: bool | None = None,
+        trial_timeout_s: float | None = None, max_relaunches: int = MAX_RELAUNCHES) -> Study:
     """Run ``objective`` under ``study``'s method until a limit is reached or it finishes.
 
     Args:
@@ -89,10 +119,22 @@ def run(study: Study, objective: Objective, *, executor: Executor | None = None,
         workers: number of parallel workers for the default executor.
         limits: stop criteria.
         progress: a progress line on stderr (None: only on a terminal).
+        trial_timeout_s: wall seconds one segment of a trial (a launch, until it returns,
+            pauses or stops) may run; past it the trial is FAILED with a reason saying so and
+            its worker process terminated; in-process (``workers=1``) the objective is
+            interrupted by a signal, which has limits (:mod:`hpo.execution.deadline`). None:
+            no limit.
+        max_relaunches: relaunches without progress of a trial whose process died (e.g. the
+            objective calls ``sys.exit``) before it is failed (:mod:`hpo.execution.relaunch`).
 
     Returns:
         The study.
+
+    Raises:
+        LimitError: an invalid ``trial_timeout_s`` or ``max_relaunches``.
     """
+    refuse_in_spawned_import()
+    check_run_options(trial_timeout_s, max_relaunches)
     if executor is None:
         executor = InlineExecutor() if workers == 1 else ProcessPoolExecutor(workers)
     root = study.storage.checkpoint_root
@@ -105,9 +147,18 @@ def run(study: Study, objective: Objective, *, executor: Executor | None = None,
         return study.report(trial_id, metrics, budget=budget, cost=cost)
 
     display = Progress(study, enabled=progress, max_budget=limits.max_budget)
+    driver = _Driver(study, executor, limits, trial_timeout_s)
     executor.start(objective, reporter, metric=study.objective.metric, checkpoint_root=root)
     try:
-        _drive(study, executor, limits, display)
+        driver.drive(max_relaunches, display)
+    except SystemExit:  # the objective ended the process: a crash (its relaunch is counted)
+        raise
+    except BaseException as err:  # Ctrl-C, an error in the driver: the run stops on purpose
+        try:
+            driver.leave(f"the run stopped ({type(err).__name__}) while the trial was running")
+        except Exception:  # noqa: BLE001 - never hide the error that stopped the run
+            logger.exception("could not record the trials left running")
+        raise
     finally:
         executor.close()
         display.close()
@@ -116,61 +167,120 @@ def run(study: Study, objective: Objective, *, executor: Executor | None = None,
     return study
 
 
-def _drive(study: Study, executor: Executor, limits: Limits, display: Progress) -> None:
-    start = time.monotonic()
-    queue: deque[Ticket] = deque(study.ticket(tid) for tid in study.orphans())
-    if queue:
-        logger.info("relaunching %d trial(s) left running by a previous run", len(queue))
-    busy: set[int] = set()  # trials whose segment is executing right now
-    failures = [0, ""]  # failed segments in a row, last reason
-    while True:
-        asked_out = False
-        while executor.capacity() > 0:
-            ticket = _next_ready(queue, busy)
-            if ticket is None:
-                if limits.reached(study, time.monotonic() - start):
-                    break
-                ticket = study.ask()
+class _Driver:
+    """One run: relaunched and resumed tickets waiting, segments executing, their deadlines."""
+
+    def __init__(self, study: Study, executor: Executor, limits: Limits,
+                 trial_timeout_s: float | None) -> None:
+        self.study, self.executor, self.limits = study, executor, limits
+        self.trial_timeout_s = trial_timeout_s
+        self.ledger = RelaunchLedger(study)
+        self.queue: deque[Ticket] = deque()
+        self.busy: set[int] = set()  # trials whose segment is executing right now
+        self.start = time.monotonic()
+
+    def drive(self, max_relaunches: int, display: Progress) -> None:
+        study, executor, limits, queue = self.study, self.executor, self.limits, self.queue
+        self.start = time.monotonic()
+        self._relaunch_orphans(max_relaunches)
+        failures, last_failure = 0, ""
+        while True:
+            elapsed = time.monotonic() - self.start
+            ending = limits.max_wall_s is not None and elapsed >= limits.max_wall_s
+            asked_out = False
+            while not ending and executor.capacity() > 0:
+                ticket = _next_ready(queue, self.busy)
                 if ticket is None:
-                    asked_out = True
-                    break
-                if ticket.trial_id in busy:  # resumed before its last segment returned
-                    queue.append(ticket)
-                    continue
-            busy.add(ticket.trial_id)
-            executor.launch(ticket)
-        if executor.running() == 0 and not queue:
-            if asked_out and not study.is_finished():
-                logger.warning("the scheduler has no work while nothing is running; stopping")
+                    if limits.reached(study, elapsed):
+                        break
+                    ticket = study.ask()
+                    if ticket is None:
+                        asked_out = True
+                        break
+                    if ticket.trial_id in self.busy:  # resumed before its last segment returned
+                        queue.append(ticket)
+                        continue
+                self._launch(ticket)
+            if executor.running() == 0 and (ending or not queue):
+                if queue:  # resumed, never relaunched: the next run does
+                    self.leave(self._wall_reason(), logging.WARNING)
+                if asked_out and not study.is_finished():
+                    logger.warning("the scheduler has no work while nothing is running; stopping")
+                return
+            for outcome in executor.poll(POLL_INTERVAL_S):
+                self._settle(outcome)
+                if isinstance(outcome, Crashed):
+                    failures, last_failure = failures + 1, outcome.reason
+                elif isinstance(outcome, Finished):
+                    failures = 0
+            if failures >= MAX_FAILURES_IN_A_ROW:
+                raise HPOError(f"the last {failures} trials all failed; stopping the run. Last "
+                               f"failure:\n{last_failure}")
+            display.update()
+
+    def leave(self, reason: str, level: int = logging.INFO) -> None:
+        """Record that the trials executing or waiting now are left running on purpose."""
+        left = sorted(self.busy | {t.trial_id for t in self.queue})
+        if left:
+            logger.log(level, "trial(s) %s left running (%s); the next run resumes them", left,
+                       reason)
+            self.ledger.interrupted(left, reason)
+
+    def _relaunch_orphans(self, max_relaunches: int) -> None:
+        for tid in self.study.orphans():
+            if self.study.settle_orphan(tid):  # its one result is in: end it, don't rerun
+                continue
+            reason = self.ledger.relaunch(self.study.trials[tid], limit=max_relaunches)
+            if reason is None:
+                self.queue.append(self.study.ticket(tid))
+                continue
+            logger.warning("trial %d: %s; failing it", tid, reason)
+            try:
+                self.study.fail(tid, reason)
+            except TrialStateError as err:  # ended meanwhile by another process
+                logger.info("trial %d: %s", tid, err)
+        if self.queue:
+            logger.info("relaunching %d trial(s) left running by a previous run",
+                        len(self.queue))
+
+    def _wall_reason(self) -> str:
+        if self.limits.max_wall_s is None:
+            return ""
+        return (f"max_wall_s={self.limits.max_wall_s:g} s reached: the run ended while the "
+                "trial was running; the next run on this study resumes it")
+
+    def _launch(self, ticket: Ticket) -> None:
+        self.busy.add(ticket.trial_id)
+        timeout, wall = self.trial_timeout_s, self.limits.max_wall_s
+        if timeout is None and wall is None:  # (custom executors without limits keep working)
+            self.executor.launch(ticket)
             return
-        for outcome in executor.poll(POLL_INTERVAL_S):
-            _settle(study, outcome, busy, queue)
-            failed = isinstance(outcome, Crashed)
-            failures[0] = failures[0] + 1 if failed else 0
-            failures[1] = outcome.reason if failed else ""
-        if failures[0] >= MAX_FAILURES_IN_A_ROW:
-            raise HPOError(f"the last {failures[0]} trials all failed; stopping the run. Last "
-                           f"failure:\n{failures[1]}")
-        display.update()
+        reason = "" if timeout is None else (
+            f"timed out: the segment ran longer than trial_timeout_s={timeout:g} s")
+        end_at = None if wall is None else self.start + wall
+        self.executor.launch(ticket, SegmentLimits(timeout, end_at, reason, self._wall_reason()))
 
-
-def _settle(study: Study, outcome: Outcome, busy: set[int], queue: deque[Ticket]) -> None:
-    """Record how a segment ended. A trial already resumed (its next ticket waits in the
-    queue for this segment to return) was paused: its segment ending is not a completion."""
-    tid = outcome.trial_id
-    busy.discard(tid)
-    resumed = any(t.trial_id == tid for t in queue)
-    try:
-        if isinstance(outcome, Crashed):
-            if resumed:  # crashed after the pause (e.g. saving the checkpoint): cannot resume
-                kept = [t for t in queue if t.trial_id != tid]
-                queue.clear()
-                queue.extend(kept)
-            study.fail(tid, outcome.reason)
-        elif not resumed:
-            study.finish(tid)
-    except TrialStateError as err:  # e.g. already failed by a malformed report
-        logger.info("trial %d: %s", tid, err)
+    def _settle(self, outcome: Outcome) -> None:
+        """Record how a segment ended. A trial already resumed (its next ticket waits in the
+        queue for this segment to return) was paused: its segment ending is not a completion."""
+        tid = outcome.trial_id
+        self.busy.discard(tid)
+        if isinstance(outcome, Interrupted):
+            logger.warning("trial %d: %s", tid, outcome.reason)
+            self.ledger.interrupted([tid], outcome.reason)
+            return
+        resumed = any(t.trial_id == tid for t in self.queue)
+        try:
+            if isinstance(outcome, Crashed):
+                if resumed:  # crashed after the pause (e.g. saving the checkpoint): cannot resume
+                    kept = [t for t in self.queue if t.trial_id != tid]
+                    self.queue.clear()
+                    self.queue.extend(kept)
+                self.study.fail(tid, outcome.reason)
+            elif not resumed:
+                self.study.finish(tid)
+        except TrialStateError as err:  # e.g. already failed by a malformed report
+            logger.info("trial %d: %s", tid, err)
 
 
 def _next_ready(queue: deque[Ticket], busy: set[int]) -> Ticket | None:

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hpo.execution.executors import Executor, Objective
-from hpo.execution.loop import Limits, run
 from hpo.core.methods import Method
-from hpo.space.search_space import SearchSpace
 from hpo.core.study import Study
 from hpo.core.trial import Trial
-from hpo.core.types import Config, Direction, Fidelity, Objective as ObjectiveSpec
+from hpo.core.types import Config, Direction, Fidelity
+from hpo.core.types import Objective as ObjectiveSpec
+from hpo.errors import HPOWarning, LimitError
+from hpo.execution.executors import Executor, Objective
+from hpo.execution.loop import Limits, check_run_options, run
+from hpo.execution.relaunch import MAX_RELAUNCHES
+from hpo.execution.segment import refuse_in_spawned_import
+from hpo.space.search_space import SearchSpace
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,9 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
          storage: str | os.PathLike[str] | None = None, executor: Executor | None = None,
          progress: bool | None = None, backend: str = "local",
          resources: Mapping[str, float] | None = None, max_concurrent: int | None = None,
-         ray_address: str | None = None, max_failures: int = 0) -> TuneResult:
+         ray_address: str | None = None, max_failures: int = 0,
+         trial_timeout_s: float | None = None,
+         max_relaunches: int = MAX_RELAUNCHES) -> TuneResult:
     """Tune ``objective`` over ``space`` and return the best config and all results.
 
     Args:
@@ -58,7 +65,16 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
             ``schedulers.ASHA(eta=4)``.
         fidelity: the resumable resource axis, required by multi-fidelity methods.
         max_trials, max_budget, max_cost, max_wall_s: stop criteria (at least one unless the
-            method's schedule is finite, e.g. ``Hyperband(iterations=1)``).
+            method's schedule is finite, e.g. ``Hyperband(iterations=1)``). ``max_wall_s`` also
+            stops the trials still running then; the next run resumes them (see
+            :class:`~hpo.execution.loop.Limits`).
+        trial_timeout_s: wall seconds one segment of a trial may run before the trial is FAILED
+            as timed out (its worker process is terminated; with ``workers=1`` the objective is
+            interrupted by a signal, which cannot stop a long call into C code:
+            :mod:`hpo.execution.deadline`). Local backend only.
+        max_relaunches: relaunches of a trial whose process died without progress (e.g. the
+            objective calls ``sys.exit``) before the trial is failed (default 2; local backend;
+            :mod:`hpo.execution.relaunch`).
         workers: parallel workers (1: in this process; more: local worker processes).
         seed: master seed (recorded; None draws one).
         storage: a directory for the journal and checkpoints. Rerunning with the same
@@ -72,7 +88,11 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
 
     Raises:
         ValueError: no stop criterion and an endless method, or invalid limits.
+        HPOError: in a script without ``if __name__ == "__main__":``, when worker processes
+            re-import it and so start the tuning call again.
     """
+    refuse_in_spawned_import()
+    check_run_options(trial_timeout_s, max_relaunches)
     limits = Limits(max_trials=max_trials, max_budget=max_budget, max_cost=max_cost,
                     max_wall_s=max_wall_s)
     finite = getattr(method, "iterations", None) is not None
@@ -81,6 +101,9 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
                          "or max_wall_s")
     if backend not in ("local", "ray"):
         raise ValueError(f"backend must be 'local' or 'ray', got {backend!r}")
+    if backend == "ray" and trial_timeout_s is not None:
+        raise LimitError(f"trial_timeout_s={trial_timeout_s!r} is only supported by the local "
+                         "backend")
     study = Study(space, ObjectiveSpec(metric, mode), method=method, fidelity=fidelity,
                   seed=seed, storage=storage)
     if backend == "ray":
@@ -90,10 +113,14 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
                 max_concurrent=max_concurrent, address=ray_address, max_failures=max_failures)
     else:
         run(study, objective, executor=executor, workers=workers, limits=limits,
-            progress=progress)
+            progress=progress, trial_timeout_s=trial_timeout_s, max_relaunches=max_relaunches)
     best = study.best()
     value = None
     if best is not None and math.isfinite(best.loss):
         value = study.objective.value(best.loss)
+    elif len(study):
+        warnings.warn(f"no trial produced a finite {metric} ({len(study)} trials: "
+                      f"{ {s: n for s, n in study.counts().items() if n} }); best_value is None",
+                      HPOWarning, stacklevel=2)
     return TuneResult(best_config=dict(best.config) if best else None, best_value=value,
                       best_trial=best, dataframe=study.dataframe(), study=study)

@@ -23,14 +23,16 @@ def test_tune_single_fidelity_in_process():
         (c - 0.3) ** 2 for c in result.dataframe["config/x"])
     assert result.best_config == result.best_trial.config
     assert isinstance(result.dataframe, pd.DataFrame)
-    assert {"trial_id", "status", "budget", "loss", "value", "cost", "metric/loss",
+    assert {"trial_id", "status", "budget", "loss", "value", "cost",
             "config/x", "config/n"} <= set(result.dataframe.columns)
+    assert "metric/loss" not in result.dataframe.columns     # the same numbers as "value"
 
 
 def test_maximize_and_dict_results():
     result = tune(lambda t: {"acc": 1 - (t.config["x"] - 0.7) ** 2, "other": 1.0}, SPACE,
                   metric="acc", mode="max", max_trials=20, seed=1)
-    assert result.best_value == result.dataframe["metric/acc"].max()
+    assert result.best_value == result.dataframe["value"].max()
+    assert "metric/other" in result.dataframe.columns and "metric/acc" not in result.dataframe
 
 
 @pytest.mark.parametrize("method", ["hyperband", "asha", "sh"])
