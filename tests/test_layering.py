@@ -39,6 +39,34 @@ def test_no_global_rng_calls_in_library_code():
         for path in (ROOT / package).rglob("*.py"):
             text = path.read_text()
             for pattern in ("np.random.seed(", "np.random.rand(", "np.random.choice(",
-                            "np.random.randint(", "np.random.normal(", "random.random(",
-                            "torch.manual_seed("):
+                            "np.random.randint(", "np.random.normal(", "random.random("):
                 assert pattern not in text, f"{path}: global RNG call {pattern}"
+            assert not _unforked_torch_seeds(text), \
+                f"{path}: torch.manual_seed outside a torch.random.fork_rng block"
+
+
+def _unforked_torch_seeds(text):
+    """``torch.manual_seed`` calls not lexically inside ``with torch.random.fork_rng(...)``
+    (inside one, the global torch RNG is restored on exit: a sanctioned seeded block)."""
+    tree = ast.parse(text)
+    bad = []
+
+    def visit(node, forked):
+        if isinstance(node, ast.With) and any(
+                ast.unparse(item.context_expr).startswith("torch.random.fork_rng")
+                for item in node.items):
+            forked = True
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "torch.manual_seed" \
+                and not forked:
+            bad.append(node.lineno)
+        for child in ast.iter_child_nodes(node):
+            visit(child, forked)
+
+    visit(tree, False)
+    return bad
+
+
+def test_the_torch_seed_check_has_power():
+    assert _unforked_torch_seeds("import torch\ntorch.manual_seed(0)\n") == [2]
+    assert _unforked_torch_seeds(
+        "import torch\nwith torch.random.fork_rng(devices=[]):\n    torch.manual_seed(0)\n") == []
