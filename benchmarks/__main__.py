@@ -28,7 +28,7 @@ def _run(args: argparse.Namespace) -> int:
 
     suite = get_suite(args.suite).with_overrides(
         problems=args.problems, methods=args.methods, seeds=args.seeds, workers=args.workers,
-        budget=args.budget)
+        budget=args.budget, single_budget=args.single_budget)
     get_methods(list(suite.methods))  # unknown names fail before anything runs
     unknown = [p for p in suite.problems if p not in all_names()]
     if unknown:
@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seeds", type=int)
     run.add_argument("--workers", type=int, help="simulated workers per run")
     run.add_argument("--budget", type=float, help="full-fidelity evaluations per run")
+    run.add_argument("--single-budget", type=float,
+                     help="evaluations per run on single-fidelity problems")
     run.add_argument("--jobs", type=int, default=2, help="runs in parallel (processes)")
     run.add_argument("--out", help="results directory (default results/<suite>)")
     run.set_defaults(func=_run)

@@ -18,6 +18,9 @@ class BenchMethod(ABC):
     name: str
     family: str = "ours"  # "ours" or "peer"
     needs_fidelity: bool = True
+    # the run's budget in full evaluations, set by the runner before ``start`` (None: not
+    # known); a peer whose defaults depend on it (SMAC's initial design) is told it
+    evaluations: float | None = None
 
     @abstractmethod
     def start(self, problem: Problem, seed: int) -> Study:

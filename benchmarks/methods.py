@@ -51,6 +51,9 @@ def _ours() -> dict[str, BenchMethod]:
         "asha-stop": Ours("asha-stop", ASHA(variant="stopping")),
         "dehb": Ours("dehb", resolve_method("dehb")),
         "de": Ours("de", resolve_method("de")),
+        "bo": Ours("bo", resolve_method("bo")),
+        "mobster": Ours("mobster", resolve_method("mobster")),
+        "hyperband-bo": Ours("hyperband-bo", resolve_method("hyperband-bo")),
     }
     return methods
 

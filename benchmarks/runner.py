@@ -56,6 +56,7 @@ def run_one(task: Task) -> dict[str, Any]:
             return record
         units = task.budget if problem.fidelity is not None else task.single_budget
         max_budget = units * problem.max_budget
+        method.evaluations = units
         study = method.start(problem, task.seed)
         try:
             rec = simulate(study, problem, workers=task.workers, max_budget=max_budget,

@@ -2,6 +2,12 @@
 
 The budget of a run is ``budget`` full-fidelity evaluations' worth of resource
 (``budget * fidelity.max``; single-fidelity problems: ``single_budget`` evaluations).
+
+Issue 10's comparisons: ``bo`` against random search, Optuna GP / TPE and SMAC on the
+single-fidelity problems (FCNet, and Branin / Hartmann / LCBench ``@full``: at full fidelity
+only; the ``single`` suite), ``mobster`` and ``hyperband-bo`` against ASHA, Hyperband, DEHB,
+Syne Tune MOBSTER / Hyper-Tune / BOHB and Optuna TPE-HB on the multi-fidelity ones. Methods
+that need a fidelity are skipped on single-fidelity problems.
 """
 
 from __future__ import annotations
@@ -11,7 +17,13 @@ from dataclasses import dataclass, replace
 from hpo.errors import HPOError
 
 OURS = ("random", "hyperband", "asha", "asha-stop", "dehb")
+MODEL_BASED = ("bo", "mobster", "hyperband-bo")
 PEERS = ("dehb-ref", "optuna-tpe-hb", "smac-mf", "synetune-bohb", "ray-asha")
+GP_PEERS = ("synetune-mobster", "synetune-hypertune")
+SINGLE_PEERS = ("optuna-gp", "optuna-tpe", "smac-hpo")
+SINGLE_FIDELITY = ("fcnet/protein_structure", "fcnet/naval_propulsion", "branin@full",
+                   "hartmann@full", "lcbench/167168@full", "lcbench/189873@full",
+                   "lcbench/189906@full")
 
 
 @dataclass(frozen=True)
@@ -26,11 +38,13 @@ class Suite:
 
     def with_overrides(self, *, problems: list[str] | None = None,
                        methods: list[str] | None = None, seeds: int | None = None,
-                       workers: int | None = None, budget: float | None = None) -> Suite:
+                       workers: int | None = None, budget: float | None = None,
+                       single_budget: float | None = None) -> Suite:
         return replace(self, problems=tuple(problems) if problems else self.problems,
                        methods=tuple(methods) if methods else self.methods,
                        seeds=seeds or self.seeds, workers=workers or self.workers,
-                       budget=budget or self.budget)
+                       budget=budget or self.budget,
+                       single_budget=single_budget or self.single_budget)
 
 
 SUITES = {
@@ -41,10 +55,12 @@ SUITES = {
         "lcbench/167168", "lcbench/189873", "lcbench/189906",
         "rbv2_xgboost/12", "rbv2_xgboost/1501",
         "iaml_glmnet/40981", "iaml_glmnet/1489",
-        "fcnet/protein_structure", "fcnet/naval_propulsion",
-        "lcdb/6", "lcdb/1590"), OURS + PEERS, seeds=10, workers=4, budget=30),
-    "full": Suite("full", (), OURS + PEERS, seeds=30, workers=4, budget=50,
-                  single_budget=200),
+        "lcdb/6", "lcdb/1590") + SINGLE_FIDELITY,
+        OURS + MODEL_BASED + PEERS + GP_PEERS + SINGLE_PEERS, seeds=10, workers=4, budget=30),
+    "single": Suite("single", SINGLE_FIDELITY, ("random", "bo") + SINGLE_PEERS, seeds=10,
+                    workers=4, budget=30, single_budget=30),
+    "full": Suite("full", (), OURS + MODEL_BASED + PEERS + GP_PEERS + SINGLE_PEERS, seeds=30,
+                  workers=4, budget=50, single_budget=200),
 }
 
 

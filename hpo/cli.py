@@ -18,18 +18,22 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
+import shlex
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from hpo.errors import HPOError
-from hpo.execution.loop import Limits, run
 from hpo.core.methods import available_methods, method_class, resolve_method
-from hpo.space.search_space import SearchSpace
 from hpo.core.study import Study
 from hpo.core.trial import TrialStatus
 from hpo.core.types import Fidelity, Objective
+from hpo.errors import HPOError
+from hpo.execution.loop import Limits, run
+from hpo.journal.storage import JOURNAL_NAME
+from hpo.space.search_space import SearchSpace
 
 LIMIT_FLAGS = ("max_trials", "max_budget", "max_cost", "max_wall_s")
 
@@ -141,14 +145,50 @@ def cmd_run(args: argparse.Namespace) -> int:
     meta = {"entrypoint": args.objective, "cwd": os.getcwd(), "workers": args.workers,
             "limits": {k: getattr(limits, k) for k in LIMIT_FLAGS}, "backend": args.backend,
             "ray": ray}
-    study = Study(load_space(args.space, args.objective), Objective(args.metric, args.mode),
-                  method=_method(args.method, args.method_params),
-                  fidelity=parse_fidelity(args.fidelity), seed=args.seed, storage=args.dir,
-                  meta=meta)
-    _execute(study, objective, backend=args.backend, workers=args.workers, limits=limits,
-             ray=ray, progress=args.progress)
+    created = _first_missing(Path(args.dir))
+    try:
+        study = Study(load_space(args.space, args.objective), Objective(args.metric, args.mode),
+                      method=_method(args.method, args.method_params),
+                      fidelity=parse_fidelity(args.fidelity), seed=args.seed,
+                      storage=args.dir, meta=meta)
+        _execute(study, objective, backend=args.backend, workers=args.workers, limits=limits,
+                 ray=ray, progress=args.progress)
+    except BaseException:
+        _remove_if_unused(created)
+        raise
     print(_summary(study))
-    return 0
+    return _exit_status(study)
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost directory of ``path`` that does not exist yet (what a run would create)."""
+    missing = None
+    for candidate in (path.absolute(), *path.absolute().parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def _remove_if_unused(created: Path | None) -> None:
+    """Remove the study directory a failed `hpo run` created, unless a trial was recorded."""
+    journal = None if created is None else next(created.rglob(JOURNAL_NAME), None)
+    if created is None or not created.is_dir():
+        return
+    if journal is not None and len(journal.read_bytes().splitlines()) > 1:
+        return  # trials were recorded: keep them (`hpo status` / `hpo resume`)
+    shutil.rmtree(created, ignore_errors=True)
+
+
+def _exit_status(study: Study) -> int:
+    """0 when some trial produced a finite objective value, else 1 with a warning."""
+    if any(math.isfinite(t.best_loss) for t in study.trials.values()):
+        return 0
+    counts = {s: n for s, n in study.counts().items() if n}
+    print(f"hpo: warning: no trial produced a finite {study.objective.metric} ({len(study)} "
+          f"trials: {json.dumps(counts)}); check the objective (NaN / inf results, failures: "
+          f"`hpo trials {study.directory}`)", file=sys.stderr)
+    return 1
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -157,20 +197,32 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if not entrypoint:
         raise HPOError(f"the study at {args.dir} was not created by `hpo run`: resume it from "
                        "your script (rerun hpo.tune with the same storage directory)")
-    if peek.meta.get("cwd") and peek.meta["cwd"] not in sys.path:
-        sys.path.insert(0, peek.meta["cwd"])
+    here = os.getcwd()
+    recorded = peek.meta.get("cwd") or here
+    print(f"hpo: resuming {args.dir}: importing {entrypoint} with {recorded} on the import "
+          "path (recorded by `hpo run`)", file=sys.stderr)
+    if os.path.realpath(recorded) != os.path.realpath(here):
+        if not args.allow_other_cwd:
+            raise HPOError(
+                f"the study at {args.dir} was started in {recorded}, not in the current "
+                f"directory {here}; resuming imports and runs {entrypoint} from there. Run "
+                "`hpo resume` in that directory, or pass --allow-other-cwd if you trust its code")
+        sys.path.insert(0, recorded)
     objective = load_attr(entrypoint)
+    module = sys.modules.get(entrypoint.partition(":")[0])
+    print(f"hpo: objective {entrypoint} from {getattr(module, '__file__', None) or '?'}",
+          file=sys.stderr)
     study = Study.open(args.dir)
     workers = args.workers or peek.meta.get("workers", 1)
     _execute(study, objective, backend=args.backend or peek.meta.get("backend", "local"),
              workers=workers, limits=_limits(args, peek.meta.get("limits", {})),
              ray=_ray_options(args, peek.meta.get("ray") or {}), progress=args.progress)
     print(_summary(study))
-    return 0
+    return _exit_status(study)
 
 
 def _summary(study: Study) -> str:
-    counts = {s.value: n for s, n in study.counts().items() if n}
+    counts = {s: n for s, n in study.counts().items() if n}
     method = study.header.get("method") or "custom scheduler"
     lines = [f"study      {study.directory}",
              f"method     {json.dumps(method)}  seed {study.seed}",
@@ -180,7 +232,9 @@ def _summary(study: Study) -> str:
              f"trials     {len(study)} {json.dumps(counts)}",
              f"used       budget {study.budget_used:g}, cost {study.cost_used:.4g}"]
     best = study.best()
-    if best is not None:
+    if best is not None and not math.isfinite(best.loss):
+        lines.append(f"best       none: no trial has a finite {study.objective.metric}")
+    elif best is not None:
         lines.append(f"best       trial {best.id}: {study.objective.metric}="
                      f"{study.objective.value(best.loss):.6g} at budget {best.budget:g}; "
                      f"config {json.dumps(best.config)}")
@@ -199,7 +253,8 @@ def cmd_best(args: argparse.Namespace) -> int:
         print("no results yet", file=sys.stderr)
         return 1
     record = {"trial_id": best.id, "config": best.config, "budget": best.budget,
-              study.objective.metric: study.objective.value(best.loss), "status": best.status.value}
+              study.objective.metric: study.objective.value(best.loss),
+              "status": best.status.value}
     print(json.dumps(record) if args.json else "\n".join(f"{k}: {v}" for k, v in record.items()))
     return 0
 
@@ -213,11 +268,20 @@ def cmd_trials(args: argparse.Namespace) -> int:
         return 0
     import pandas as pd
 
-    last = frame.groupby("trial_id").tail(1)
+    last = frame.groupby("trial_id").tail(1).drop(columns=["time", "reason"])
     if args.status:
         last = last[last.status == TrialStatus(args.status).value]
-    with pd.option_context("display.max_rows", args.limit, "display.width", 160):
-        print(last.drop(columns=["time", "reason"]).head(args.limit).to_string(index=False))
+    sort = "loss" if args.top is not None and args.sort is None else args.sort or "trial_id"
+    if sort not in last.columns:
+        raise HPOError(f"--sort {sort!r}: no such column; choose one of {list(last.columns)}")
+    last = last.sort_values(sort, kind="stable", na_position="last")
+    limit = len(last) if args.all else args.top if args.top is not None else args.limit
+    shown = last.head(limit)
+    with pd.option_context("display.max_rows", len(shown), "display.width", 160):
+        print(shown.to_string(index=False) if len(shown) else "no trials")
+    if len(last) > len(shown):
+        print(f"... {len(last) - len(shown)} more trials ({len(last)} in all; --all shows "
+              "every one, --top N the N best)")
     return 0
 
 
@@ -248,6 +312,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("dir")
     r.add_argument("--workers", type=int)
     r.add_argument("--backend", choices=["local", "ray"], help="default: the study's own")
+    r.add_argument("--allow-other-cwd", dest="allow_other_cwd", action="store_true",
+                   help="resume a study started in another directory: imports (runs) the "
+                        "objective from the working directory recorded in its journal")
     r.set_defaults(func=cmd_resume)
     for q in (p, r):
         q.add_argument("--max-trials", dest="max_trials", type=int)
@@ -274,10 +341,18 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("dir")
     t.add_argument("--csv", help="write every observation to this CSV file")
     t.add_argument("--status", choices=[s.value for s in TrialStatus])
-    t.add_argument("--limit", type=int, default=50)
+    t.add_argument("--limit", type=int, default=50, help="show at most N trials (default 50)")
+    t.add_argument("--all", action="store_true", help="show every trial")
+    t.add_argument("--top", type=int, metavar="N", help="the N best trials (sorted by loss)")
+    t.add_argument("--sort", metavar="COLUMN",
+                   help="sort by a column, ascending: trial_id (default), loss (best first), "
+                        "budget, cost, status, config/<name>...")
     t.set_defaults(func=cmd_trials)
     m = sub.add_parser("methods", help="list the available methods")
     m.set_defaults(func=cmd_methods)
+    from hpo.analysis.commands import add_commands  # plot, dashboard
+
+    add_commands(sub)
     return parser
 
 
@@ -288,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     except (HPOError, ValueError) as err:
         print(f"hpo: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("hpo: interrupted; `hpo resume DIR` continues the study", file=sys.stderr)
+    except KeyboardInterrupt:  # local workers print one line each; this is the driver's
+        directory = getattr(args, "dir", None) if args.func in (cmd_run, cmd_resume) else None
+        hint = (f"; `hpo resume {shlex.quote(str(directory))}` continues the study"
+                if directory and Path(directory).exists() else "")
+        print(f"hpo: interrupted{hint}", file=sys.stderr)
         return 130

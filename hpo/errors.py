@@ -29,6 +29,10 @@ class MethodError(HPOError, ValueError):
     """An unknown method name or invalid method options."""
 
 
+class LimitError(HPOError, ValueError):
+    """A stop criterion of the tuning loop is invalid (``max_trials=inf``, a negative budget)."""
+
+
 class UnknownTrialError(HPOError, KeyError):
     """A trial id that the study does not know."""
 

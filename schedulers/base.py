@@ -6,7 +6,7 @@ from abc import abstractmethod
 from typing import Any
 
 from hpo.core.decisions import Verdict
-from hpo.core.protocols import Scheduler, Searcher, StudyView
+from hpo.core.protocols import RecordedStart, Scheduler, Searcher, StudyView
 from hpo.core.trial import Observation, Trial
 from hpo.core.types import Config, Fidelity
 
@@ -32,7 +32,7 @@ class SearcherScheduler(Scheduler):
         if self._exhausted:
             return None
         trial_id, recorded = view.next_trial_id, view.replaying
-        if recorded is None:
+        if not isinstance(recorded, RecordedStart):
             config = self.searcher.suggest(trial_id, budget=budget)
         else:
             config = self.searcher.replay_suggest(trial_id, budget=budget,

@@ -32,6 +32,9 @@ from hpo.errors import MethodError
 
 CONVENTIONS = ("li2018", "hpbandster")
 _EPS = 1e-9
+#: most halvings a rung ladder may have (eta=2 over a 1.8e19 budget ratio); more means a
+#: fidelity range that no bracket arithmetic (or schedule) can use
+MAX_HALVINGS = 64
 
 
 def check_eta(eta: float) -> float:
@@ -52,8 +55,17 @@ def max_halvings(r_min: float, r_max: float, eta: float) -> int:
     if r_min <= 0 or r_min > r_max:
         raise MethodError(f"need 0 < min budget <= max budget, got {r_min!r} and {r_max!r}")
     s = 0
-    while r_min * _pow(eta, s + 1) <= r_max * (1 + _EPS):
-        s += 1
+    try:
+        while r_min * _pow(eta, s + 1) <= r_max * (1 + _EPS):
+            s += 1
+            if s > MAX_HALVINGS:
+                break
+    except OverflowError:  # eta**s beyond float range: far more than MAX_HALVINGS
+        s = MAX_HALVINGS + 1
+    if s > MAX_HALVINGS:
+        raise MethodError(f"the budget range {r_min!r}..{r_max!r} spans more than "
+                          f"{MAX_HALVINGS} halvings at eta={eta!r}: raise the fidelity min "
+                          "budget or eta")
     return s
 
 

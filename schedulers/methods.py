@@ -25,6 +25,10 @@ from searchers.de import DifferentialEvolution, parse_strategy
 from searchers.random import RandomSearcher
 
 
+#: largest DEHB population (configs at one rung level): 3**10 is R / r_min = 59,049 at eta=3
+MAX_DEHB_POPULATION = 100_000
+
+
 def _random(space: SearchSpace, seed: int) -> RandomSearcher:
     return RandomSearcher(space, seed=derive_seed(seed, "searcher"))
 
@@ -103,6 +107,9 @@ class ASHA(Method):
         if self.variant not in VARIANTS:
             raise MethodError(f"unknown ASHA variant {self.variant!r}; choose one of "
                               f"{list(VARIANTS)}")
+        if isinstance(self.brackets, bool) or not isinstance(self.brackets, int) \
+                or self.brackets < 1:
+            raise MethodError(f"ASHA brackets must be an int >= 1, got {self.brackets!r}")
 
     def build(self, space: SearchSpace, objective: Objective, fidelity: Fidelity | None,
               seed: int) -> Scheduler:
@@ -137,7 +144,13 @@ class DEHB(Method):
         self.check(fidelity)
         brackets = hyperband_brackets(fidelity.min, fidelity.max, self.eta,
                                       convention="hpbandster", integer=fidelity.integer)
-        de = DifferentialEvolution(space, population_sizes(brackets),
+        sizes = population_sizes(brackets)
+        if max(sizes.values()) > MAX_DEHB_POPULATION:
+            raise MethodError(
+                f"DEHB over {fidelity.name} {fidelity.min}..{fidelity.max} with eta={self.eta} "
+                f"needs a population of {max(sizes.values())} configs at the lowest rung (at "
+                f"most {MAX_DEHB_POPULATION}): raise the fidelity min budget or eta")
+        de = DifferentialEvolution(space, sizes,
                                    seed=derive_seed(seed, "searcher"),
                                    mutation_factor=self.mutation_factor,
                                    crossover_prob=self.crossover_prob, strategy=self.strategy,

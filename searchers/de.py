@@ -48,7 +48,7 @@ TARGET_RULES = ("immediate", "deferred", "random", "worst")
 
 def parse_strategy(strategy: str) -> tuple[str, str]:
     """``"rand1_bin"`` -> ``("rand1", "bin")``, with a clear error for anything else."""
-    mutation, _, cross = strategy.rpartition("_")
+    mutation, _, cross = strategy.rpartition("_") if isinstance(strategy, str) else ("", "", "")
     if mutation not in POOL_NEEDED or cross not in CROSSOVERS:
         valid = [f"{m}_{c}" for m in POOL_NEEDED for c in CROSSOVERS]
         raise MethodError(f"unknown DE strategy {strategy!r}; valid: {valid}")

@@ -105,7 +105,7 @@ class PeerMethod(BenchMethod):
             process.call({"op": "init", "peer": self.peer, "algo": self.name,
                           "space": problem.space.to_json()["params"],
                           "fidelity": problem.fidelity.to_json() if problem.fidelity else None,
-                          "seed": seed, "workers": 4})
+                          "seed": seed, "workers": 4, "evaluations": self.evaluations})
         except PeerUnavailable:
             process.close()
             raise

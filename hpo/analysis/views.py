@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from hpo.core.trial import Trial
+from hpo.core.trial import Trial, TrialStatus
 from hpo.core.types import Objective
 
 
@@ -49,12 +49,21 @@ def incumbent_trajectory(trials: Iterable[Trial], *, at_budget: float | None = N
     return out
 
 
+def status_counts(trials: Iterable[Trial]) -> dict[str, int]:
+    """Trials per status, keyed by the status string, every status present (zeros included)."""
+    counts = {status.value: 0 for status in TrialStatus}
+    for trial in trials:
+        counts[trial.status.value] += 1
+    return counts
+
+
 def dataframe(trials: Iterable[Trial], objective: Objective) -> Any:
     """One row per observation (one row with NaN metrics for a trial without any).
 
-    Columns: ``trial_id``, ``status``, ``reason``, ``parent_id``, ``budget``, ``step``, ``loss``,
-    ``value`` (the objective metric in its own sign), ``cost``, ``time``, every reported metric
-    as ``metric/<name>`` and every hyperparameter as ``config/<name>``.
+    Columns: ``trial_id``, ``status``, ``reason``, ``parent_id``, ``budget``, ``step``, ``loss``
+    (what the method minimises: the metric, negated when maximising; ``inf`` for a NaN / inf
+    result), ``value`` (the objective metric as reported), ``cost``, ``time``, every *other*
+    reported metric as ``metric/<name>`` and every hyperparameter as ``config/<name>``.
     """
     import pandas as pd
 
@@ -67,10 +76,11 @@ def dataframe(trials: Iterable[Trial], objective: Objective) -> Any:
             rows.append({**base, "budget": math.nan, "step": math.nan, "loss": math.nan,
                          "value": math.nan, "cost": 0.0, "time": trial.created, **config})
         for obs in trial.observations:
-            metrics = {f"metric/{k}": v for k, v in obs.metrics.items()}
+            metrics = {f"metric/{k}": v for k, v in obs.metrics.items() if k != objective.metric}
+            value = obs.metrics.get(objective.metric, objective.value(obs.loss))
             rows.append({**base, "budget": obs.budget, "step": obs.step, "loss": obs.loss,
-                         "value": objective.value(obs.loss), "cost": obs.cost,
-                         "time": obs.time, **metrics, **config})
+                         "value": value, "cost": obs.cost, "time": obs.time, **metrics,
+                         **config})
     columns = ["trial_id", "status", "reason", "parent_id", "budget", "step", "loss", "value",
                "cost", "time"]
     frame = pd.DataFrame(rows)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hpo.core.decisions import Decision, Resume, Retire, Start, Verdict
-from hpo.core.protocols import RecordedStart, Scheduler, StudyView
+from hpo.core.protocols import RecordedDecision, RecordedStart, Scheduler, StudyView
 from hpo.core.scale import Scaling
 from hpo.core.trial import Observation, Trial, TrialStatus
 from hpo.core.types import Fidelity
@@ -89,10 +89,11 @@ def action_event(action: Any, trials: Mapping[int, Trial], next_id: int, space: 
         status = trial.status.value if trial else "unknown"
         raise SchedulerError(f"scheduler returned {action!r} for trial {action.trial_id}, "
                              f"which is {status}, not paused")
+    extra = {"x": dict(record)} if record is not None else {}
     if isinstance(action, Retire):
-        return {"e": "retire", "t": action.trial_id, "r": action.reason, "ts": now}
+        return {"e": "retire", "t": action.trial_id, "r": action.reason, "ts": now, **extra}
     budget = check_target(fidelity, action.budget, trial)
-    return {"e": "resume", "t": action.trial_id, "b": budget, "ts": now, "o": OWNER}
+    return {"e": "resume", "t": action.trial_id, "b": budget, "ts": now, "o": OWNER, **extra}
 
 
 def checked_verdict(scheduler: Scheduler, trial: Trial, obs: Observation, metric: str) -> Verdict:
@@ -106,10 +107,14 @@ def checked_verdict(scheduler: Scheduler, trial: Trial, obs: Observation, metric
     return verdict
 
 
-def recorded_start(event: Mapping[str, Any]) -> RecordedStart:
-    """What a replayed start tells the scheduler (the searcher's own proposal and record)."""
-    return RecordedStart(config=event.get("px", event["cfg"]), record=event.get("x"),
-                         enqueued="px" in event)
+def recorded_action(event: Mapping[str, Any]) -> RecordedStart | RecordedDecision:
+    """What a replayed decision tells the scheduler: a start's proposal and record, or a
+    resume / retire with the scheduler's record."""
+    if event["e"] == "start":
+        return RecordedStart(config=event.get("px", event["cfg"]), record=event.get("x"),
+                             enqueued="px" in event)
+    return RecordedDecision(kind=event["e"], trial_id=event["t"], budget=event.get("b"),
+                            record=event.get("x"))
 
 
 class ReadOnlyScheduler(Scheduler):

@@ -41,6 +41,23 @@ class RecordedStart:
     enqueued: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedDecision:
+    """A resume or retire decision read back from the journal while a study is replayed.
+
+    Attributes:
+        kind: ``"resume"`` or ``"retire"``.
+        trial_id: the trial it concerned.
+        budget: the recorded target budget of a resume (None for a retire).
+        record: what the scheduler's :meth:`Scheduler.decision_record` returned for it.
+    """
+
+    kind: str
+    trial_id: int
+    budget: float | None
+    record: Mapping[str, Any] | None
+
+
 class StudyView:
     """Read-only access to a study's trials for schedulers.
 
@@ -49,15 +66,18 @@ class StudyView:
         next_trial_id: the id the next started trial will receive.
         scaling: the study's :class:`~hpo.core.scale.Scaling` (target, proxy ladder, cost
             model), None for a study without scale axes.
-        replaying: while the study replays a recorded start, that start (so model-based
-            searchers can restore their state instead of refitting); None otherwise.
+        replaying: while the study replays a recorded decision, that decision: a
+            :class:`RecordedStart` (so model-based searchers restore their state instead of
+            refitting) or a :class:`RecordedDecision` for a resume / retire (so a model-based
+            scheduler can restore what its ``decision_record`` saved); None otherwise.
     """
 
     __slots__ = ("_trials", "_next_id", "space", "objective", "fidelity", "replaying", "scaling")
 
     def __init__(self, trials: dict[int, Trial], next_trial_id: int, space: SearchSpace,
                  objective: Objective, fidelity: Fidelity | None,
-                 replaying: RecordedStart | None = None, scaling: Scaling | None = None) -> None:
+                 replaying: RecordedStart | RecordedDecision | None = None,
+                 scaling: Scaling | None = None) -> None:
         self._trials = trials
         self._next_id = next_trial_id
         self.space = space
@@ -160,7 +180,12 @@ class Scheduler(ABC):
         """Bookkeeping for a trial that reached COMPLETED, STOPPED or FAILED."""
 
     def decision_record(self) -> dict[str, Any] | None:
-        """JSON state behind the last Start returned (journaled with it); default None."""
+        """JSON state behind the last action returned (journaled with it); default None.
+
+        For a Start, the built-in schedulers return their searcher's record; a scheduler that
+        decides resumes with a model returns what replay needs to restore that decision
+        without refitting (it reads it back from ``view.replaying.record``).
+        """
         return None
 
     def is_finished(self, view: StudyView) -> bool:

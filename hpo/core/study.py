@@ -34,7 +34,7 @@ from hpo.core.actions import (
     action_event,
     checked_verdict,
 )
-from hpo.core.decisions import Decision, Start, Verdict
+from hpo.core.decisions import Decision, Verdict
 from hpo.core.methods import Method, resolve_method
 from hpo.core.protocols import Scheduler
 from hpo.core.scale import Scaling
@@ -167,8 +167,7 @@ class Study(StudyState):
                 if action is None:
                     return None
                 try:  # the scheduler has committed to the action: record it or refuse on
-                    record = (self._scheduler.decision_record()
-                              if isinstance(action, Start) else None)
+                    record = self._scheduler.decision_record()
                     event = action_event(action, self._fold.trials, self._fold.next_id,
                                          self.space, self.fidelity, self._queue, record,
                                          self.scaling)

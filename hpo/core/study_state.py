@@ -16,9 +16,9 @@ from types import MappingProxyType
 from typing import Any
 
 from hpo.analysis import views as analysis
-from hpo.core.actions import ReadOnlyScheduler, normalized_start, recorded_start
+from hpo.core.actions import ReadOnlyScheduler, normalized_start, recorded_action
 from hpo.core.decisions import Start
-from hpo.core.protocols import RecordedStart, Scheduler, StudyView
+from hpo.core.protocols import RecordedDecision, RecordedStart, Scheduler, StudyView
 from hpo.core.scale import Scaling
 from hpo.core.trial import Observation, Ticket, Trial
 from hpo.core.types import Fidelity, Objective
@@ -90,7 +90,7 @@ class StudyState:
         with self._transaction(write=False):
             pass
 
-    def view(self, replaying: RecordedStart | None = None) -> StudyView:
+    def view(self, replaying: RecordedStart | RecordedDecision | None = None) -> StudyView:
         return StudyView(self._fold.trials, self._fold.next_id, self.space, self.objective,
                          self.fidelity, replaying, self.scaling)
 
@@ -144,8 +144,7 @@ class StudyState:
         if self.read_only:  # decisions as recorded, no scheduler to consult
             self._fold.apply_recorded(event)
         elif kind in ("start", "resume", "retire"):
-            hint = recorded_start(event) if kind == "start" else None
-            action = self._scheduler.next_action(self.view(hint))
+            action = self._scheduler.next_action(self.view(recorded_action(event)))
             check_replayed(event, normalized_start(action, self.space, self.fidelity,
                                                    self._queue, self.scaling)
                            if isinstance(action, Start) else action)

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from hpo.core.decisions import Decision, Verdict
-from hpo.errors import IntegrationError
 from hpo.core.types import Direction, Objective
+from hpo.errors import IntegrationError
 
 #: keys Ray Tune adds to every result (never treated as user metrics)
 RAY_AUTO_KEYS = frozenset({

@@ -12,73 +12,92 @@ restored with ``Tuner.restore`` and the study continues from its journal.
 
 Ray saves its experiment state only every few seconds, so after a driver crash it may hand a
 trial an older checkpoint than the journal's last result, or none (a trial Ray never saw is
-re-created from the journal). Each report therefore also keeps the trial's last checkpoints
-under ``<storage_path>/<name>/hpo_checkpoints/<trial>/<budget>/`` (a filesystem every node
-sees, as Ray requires for multi-node runs; skipped for ``s3://``-style URIs), and a restored
-trial starts from the one at its journal budget: nothing recorded is trained twice.
+re-created from the journal), and Ray's workers can outlive a killed driver. Each report
+therefore also keeps the trial's checkpoint under
+``<storage_path>/<name>/hpo_checkpoints/<trial>/<budget>-g<generation>/`` (a filesystem every
+node sees, as Ray requires for multi-node runs; skipped for ``s3://``-style URIs), and a
+restored trial loads exactly the one the driver assigned it, at its journal budget: nothing
+recorded is trained twice, and an orphaned worker of an earlier driver run can never change
+what is loaded (see :mod:`hpo.integrations._ray_fence`).
+
+Ctrl-C (SIGINT) lets Ray save its state, then raises ``KeyboardInterrupt`` as the local path
+does; rerunning with the same storage resumes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from hpo.core.decisions import Verdict
-from hpo.errors import HPOError, HPOWarning
-from hpo.execution.handle import BLOB, META, TrialHandle
-from hpo.integrations._ray_convert import check_resources
-from hpo.integrations.ray_tune import TRIAL_KEY, ray_components
-from hpo.execution.loop import Limits
-from hpo.space.ray import flatten
 from hpo.core.study import Study
 from hpo.core.trial import Ticket
+from hpo.errors import HPOError
+from hpo.execution.handle import META, TrialHandle
+from hpo.execution.loop import Limits
+from hpo.integrations import _ray_fence as fence
+from hpo.integrations import _ray_runtime as runtime
+from hpo.integrations._ray_convert import check_resources
+from hpo.integrations.ray_tune import TRIAL_KEY, ray_components
+from hpo.space.ray import flatten
+
+logger = logging.getLogger(__name__)
 
 BUDGET_KEY = "hpo_budget"
 COST_KEY = "hpo_cost"
-KEEP_SNAPSHOTS = 2  # per trial: the journal is at most one result behind the trainable
-
-
-def _snapshot_name(budget: Any) -> str:
-    return f"{float(budget):.17g}"
+SNAPSHOT_KEY = "hpo_snapshot"  # the snapshot a result's checkpoint was stored as (a string)
 
 
 class RayTrialHandle(TrialHandle):
     """A trial handle whose reports go to ``ray.tune.report`` with a directory checkpoint."""
 
-    fsync_checkpoints = False  # a scratch copy: Ray persists the checkpoint it is given
+    fsync_checkpoints = False  # a scratch copy: Ray / the snapshot store persist it
 
     def __init__(self, config: Mapping[str, Any], *, metric: str, max_budget: Any,
-                 store: Path | None = None, journal_budget: Any = None) -> None:
+                 store: Path | None = None, generation: int = 0) -> None:
         from ray import tune
 
         flat = flatten(dict(config))
         trial_id = int(flat.pop(TRIAL_KEY, -1))
         root = Path(tempfile.mkdtemp(prefix="hpo-ray-trial-"))
         self._tune = tune
-        self._store = store / str(trial_id) if store is not None else None
-        resume_from = 0
-        restored = tune.get_checkpoint()
-        if restored is not None:
-            with restored.as_directory() as src:
-                shutil.copytree(src, root / str(trial_id), dirs_exist_ok=True)
-            meta = root / str(trial_id) / META
-            if meta.exists():
-                resume_from = json.loads(meta.read_text()).get("budget") or 0
-        if self._store is not None and journal_budget and journal_budget > resume_from:
-            snapshot = self._store / _snapshot_name(journal_budget)
-            if snapshot.is_dir():  # Ray's experiment state lagged the journal (driver crash)
-                shutil.rmtree(root / str(trial_id), ignore_errors=True)
-                shutil.copytree(snapshot, root / str(trial_id))
-                resume_from = journal_budget
+        self._store = store
+        self._generation = generation
+        here = root / str(trial_id)
+        resume_from: Any = 0
+        if store is not None:  # load exactly what this generation's driver assigned
+            fence.register_worker(store.parent, generation)
+            assigned = fence.assignment(store, trial_id, generation)
+            if assigned is not None:
+                resume_from = assigned["budget"]
+                snapshot = assigned.get("snapshot")
+                if snapshot and (store / str(trial_id) / snapshot).is_dir():
+                    shutil.copytree(store / str(trial_id) / snapshot, here)
+                elif snapshot:
+                    logger.warning("trial %d: its checkpoint %s is missing; restarting it from "
+                                   "scratch (results up to %s are kept)", trial_id, snapshot,
+                                   resume_from)
+        else:  # no shared store (e.g. s3:// storage): Ray's checkpoint, if it is this trial's
+            restored = tune.get_checkpoint()
+            if restored is not None:
+                with restored.as_directory() as src:
+                    shutil.copytree(src, here, dirs_exist_ok=True)
+                meta = json.loads((here / META).read_text()) if (here / META).exists() else {}
+                if meta.get("trial", trial_id) != trial_id:
+                    shutil.rmtree(here, ignore_errors=True)
+                else:
+                    resume_from = meta.get("budget") or 0
         ticket = Ticket(trial_id=trial_id, config=flat, budget=max_budget,
                         resume_from=resume_from, max_budget=max_budget)
         super().__init__(ticket, self._send, metric=metric, checkpoint_root=root)
-        self._pending_checkpoint = False
+
+    def _checkpoint_meta(self, budget: Any) -> dict[str, Any]:
+        return {**super()._checkpoint_meta(budget), "generation": self._generation}
 
     def _send(self, trial_id: int, metrics: dict[str, Any], budget: Any,
               cost: float) -> Verdict:
@@ -88,26 +107,17 @@ class RayTrialHandle(TrialHandle):
         if directory is not None and directory.exists() and any(directory.iterdir()):
             from ray.tune import Checkpoint
 
-            self._snapshot(directory, step)
+            meta = directory / META  # stamp: (trial, budget, generation) of this checkpoint
+            old = json.loads(meta.read_text()) if meta.exists() else {}
+            meta.write_text(json.dumps({**old, **self._checkpoint_meta(step),
+                                        "budget": old.get("budget", step)}))
+            if self._store is not None:
+                result[SNAPSHOT_KEY] = fence.write_snapshot(self._store, self.id, step,
+                                                            self._generation, directory)
             self._tune.report(result, checkpoint=Checkpoint.from_directory(str(directory)))
         else:
             self._tune.report(result)
         return Verdict.cont()
-
-    def _snapshot(self, directory: Path, budget: Any) -> None:
-        """Keep this checkpoint under the store (atomic rename), and only the last few."""
-        if self._store is None:
-            return
-        final = self._store / _snapshot_name(budget)
-        tmp = self._store / f".tmp-{_snapshot_name(budget)}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(directory, tmp)
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.rename(final)
-        kept = sorted((p for p in self._store.iterdir() if not p.name.startswith(".")),
-                      key=lambda p: float(p.name))
-        for old in kept[:-KEEP_SNAPSHOTS]:
-            shutil.rmtree(old, ignore_errors=True)
 
     def report(self, metrics: Mapping[str, Any] | float, *, budget: Any = None,
                cost: float | None = None, checkpoint: Any = None) -> Verdict:
@@ -122,42 +132,24 @@ class RayTrialHandle(TrialHandle):
 
 
 def make_trainable(objective: Any, metric: str, max_budget: Any, *, store: str | None = None,
-                   journal_budgets: Mapping[int, Any] | None = None) -> Any:
+                   generation: int = 0) -> Any:
     """A Ray function trainable running ``objective(trial)``.
 
-    ``store``: the checkpoint snapshot directory (see the module docstring);
-    ``journal_budgets``: each unfinished trial's last budget in the journal at start.
+    ``store``: the checkpoint snapshot directory (see the module docstring); ``generation``:
+    this driver run's generation (what its workers stamp on what they write).
     """
-    budgets = dict(journal_budgets or {})
 
     def trainable(config: dict[str, Any]) -> None:
-        tid = int(flatten(dict(config)).get(TRIAL_KEY, -1))
         handle = RayTrialHandle(config, metric=metric, max_budget=max_budget,
-                                store=Path(store) if store else None,
-                                journal_budget=budgets.get(tid))
+                                store=Path(store) if store else None, generation=generation)
         try:
             handle._finish(objective(handle))
         finally:
-            shutil.rmtree(handle._root, ignore_errors=True)
+            if handle._root is not None:
+                shutil.rmtree(handle._root, ignore_errors=True)
 
     trainable.__name__ = getattr(objective, "__name__", "objective")
     return trainable
-
-
-def _concurrency(resources: Mapping[str, float]) -> int:
-    import ray
-
-    cluster = ray.cluster_resources()
-    slots = []
-    for ours, theirs in (("cpu", "CPU"), ("gpu", "GPU")):
-        need = float(resources.get(ours, 0))
-        if need > 0:
-            slots.append(int(cluster.get(theirs, 0) // need))
-            if cluster.get(theirs, 0) < need:
-                warnings.warn(f"each trial asks for {ours}={need:g} but the Ray cluster has "
-                              f"{cluster.get(theirs, 0):g} {theirs}: trials wait until an "
-                              "autoscaler adds some", HPOWarning, stacklevel=3)
-    return max(1, min(slots)) if slots else 1
 
 
 def run_ray(study: Study, objective: Any, *, limits: Limits,
@@ -169,22 +161,27 @@ def run_ray(study: Study, objective: Any, *, limits: Limits,
     Args:
         resources: per trial, e.g. ``{"cpu": 1, "gpu": 0.5}`` (fractional GPUs allowed).
         max_concurrent: trials running at once (default: what the resources allow).
-        address: a running cluster (``"auto"``, ``"ray://host:10001"``); None starts or
-            joins a local Ray runtime.
+        address: a running cluster (``"auto"``, ``"ray://host:10001"``); None starts a local
+            Ray runtime bound to 127.0.0.1 (or joins ``RAY_ADDRESS``, as in a Ray job).
         storage_path: where Ray keeps the experiment (default: ``<study dir>/ray``).
         max_failures: Ray retries of a crashed trial (``FailureConfig``).
+
+    Raises:
+        IntegrationError: a trial can never be placed on a runtime started in this process,
+            or the cluster at ``address`` refused the connection (e.g. authentication).
+        KeyboardInterrupt: the run was interrupted (SIGINT); the study resumes on a rerun.
     """
-    import ray
     from ray import tune
 
     resources = check_resources(resources)
-    if not ray.is_initialized():
-        ray.init(address=address, configure_logging=False, log_to_driver=verbose > 0)
+    started = runtime.connect(address, verbose=verbose)
+    runtime.check_placement(resources, fixed=runtime.started_in_this_process())
     if max_concurrent is None:
-        max_concurrent = _concurrency(resources)
+        max_concurrent = runtime.cluster_slots(resources, runtime.cluster_nodes())
     searcher, scheduler = ray_components(study, max_concurrent=max_concurrent, limits=limits,
                                          time_attr=BUDGET_KEY, cost_attr=COST_KEY)
-    searcher._bridge.embed_trial_id = True
+    bridge = searcher._bridge
+    bridge.embed_trial_id = True
     max_budget = study.fidelity.max if study.fidelity else None
     if storage_path is None:
         base = study.directory if study.directory is not None else Path(
@@ -192,11 +189,21 @@ def run_ray(study: Study, objective: Any, *, limits: Limits,
         storage_path = str(Path(base).resolve() / "ray")
     path = Path(storage_path) / name
     store = None if "://" in storage_path else str(path / "hpo_checkpoints")
-    unfinished = {t.id: t.budget for t in study.trials.values()
-                  if not t.status.is_terminal and t.observations}
+    guard = None
+    if store is not None:
+        guard = fence.Fence(path)
+        guard.take_over({t.id: t.budget for t in study.trials.values() if t.observations},
+                        local_runtime=started, runtime_pids=runtime.runtime_pids())
+
+        def recorded(tid: int, budget: Any, result: dict) -> None:
+            snapshot = result.get(SNAPSHOT_KEY)
+            guard.record(tid, study.trials[tid].budget,
+                         snapshot if isinstance(snapshot, str) else None)
+
+        bridge.on_recorded = recorded
     trainable = tune.with_resources(
         make_trainable(objective, study.objective.metric, max_budget, store=store,
-                       journal_budgets=unfinished),
+                       generation=guard.generation if guard else 0),
         resources)
     if tune.Tuner.can_restore(str(path)):
         tuner = tune.Tuner.restore(str(path), trainable, resume_unfinished=True,
@@ -209,9 +216,34 @@ def run_ray(study: Study, objective: Any, *, limits: Limits,
             run_config=tune.RunConfig(name=name, storage_path=storage_path, verbose=verbose,
                                       failure_config=tune.FailureConfig(
                                           max_failures=max_failures)))
-    tuner.fit()
+    try:
+        tuner.fit()
+    finally:
+        bridge.on_recorded = None
+        stats = _sweep(guard)
+        if stats:
+            logger.warning("driver generation %(generation)d: ignored %(beyond_journal)d "
+                           "checkpoint(s) beyond the journal at take-over and "
+                           "%(orphan_writes)d written later by orphaned workers; killed "
+                           "%(reaped)d leftover runtime process(es)", stats)
     study.refresh()
-    bridge = searcher._bridge
     if bridge.fatal:
         raise HPOError(bridge.fatal)
+    if not bridge.finished:  # Ray's SIGINT handler ended fit() early, after saving its state
+        where = study.directory if study.directory is not None else path
+        raise KeyboardInterrupt(f"the Ray run was interrupted; rerun with storage={where} "
+                                "to resume")
     return study
+
+
+def _sweep(guard: fence.Fence | None) -> dict[str, int] | None:
+    """End-of-run fencing sweep; its counts when anything was fenced (None otherwise)."""
+    if guard is None:
+        return None
+    try:
+        stats = guard.sweep()
+    except OSError as err:  # never mask how the run ended
+        logger.warning("could not sweep %s: %s", guard.store, err)
+        return None
+    return stats if stats["orphan_writes"] or stats["beyond_journal"] or stats["reaped"] \
+        else None

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,18 @@ from ray.tune.experiment import Trial as RayTrial
 from ray.tune.schedulers import TrialScheduler
 from ray.tune.search import Searcher
 
-from hpo.errors import HPOError, IntegrationError, StorageError
-from hpo.integrations._ray_convert import (check_metric_mode, ray_mode, result_to_report,
-                                           verdict_to_ray)
-from hpo.execution.loop import MAX_FAILURES_IN_A_ROW, Limits
-from hpo.space.ray import flatten, unflatten
-from hpo.space.search_space import SearchSpace
 from hpo.core.study import Study
 from hpo.core.trial import TrialStatus
+from hpo.errors import HPOError, IntegrationError, StorageError
+from hpo.execution.loop import MAX_FAILURES_IN_A_ROW, Limits
+from hpo.integrations._ray_convert import (
+    check_metric_mode,
+    ray_mode,
+    result_to_report,
+    verdict_to_ray,
+)
+from hpo.space.ray import flatten, unflatten
+from hpo.space.search_space import SearchSpace
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +73,8 @@ class _Bridge:
         self.embed_trial_id = False  # add TRIAL_KEY to configs (our own trainable strips it)
         self.failures_in_a_row = 0
         self.fatal: str | None = None  # why the run was stopped (all trials failing)
+        #: called with (trial id, budget, Ray result) after each result the journal recorded
+        self.on_recorded: Callable[[int, Any, dict], None] | None = None
 
     def key(self) -> dict[str, Any]:
         if self.study.directory is None:
@@ -259,6 +266,8 @@ class RayScheduler(TrialScheduler):
         except HPOError as err:  # malformed result: fail this trial, keep tuning
             study.fail(tid, f"invalid result {result!r:.200}: {err}")
             return TrialScheduler.STOP
+        if bridge.on_recorded is not None:
+            bridge.on_recorded(tid, budget, result)
         return verdict_to_ray(verdict)
 
     def on_trial_complete(self, tune_controller: Any, trial: Any, result: dict) -> None:
@@ -301,7 +310,7 @@ class RayScheduler(TrialScheduler):
         return self._bridge.ray_trials.get(ray_id) if ray_id is not None else None
 
     def debug_string(self) -> str:
-        counts = {s.value: n for s, n in self._bridge.study.counts().items() if n}
+        counts = {s: n for s, n in self._bridge.study.counts().items() if n}
         return f"scaletune {self._bridge.study.method.name if self._bridge.study.method else ''}" \
                f" study: {counts}"
 

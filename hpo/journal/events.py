@@ -10,8 +10,10 @@ start      ``t`` trial id, ``cfg`` config, ``b`` target budget, ``p`` parent id,
            ``ts`` time, ``o`` owner ("host:pid"), ``x`` the searcher's decision record (state
            replay restores instead of refitting), ``px`` the searcher's own proposal when an
            enqueued config replaced it -- a scheduler ``Start``
-resume     ``t``, ``b`` new target budget, ``ts``, ``o`` -- a scheduler ``Resume``
-retire     ``t``, ``r`` reason -- a scheduler ``Retire`` (PAUSED -> STOPPED)
+resume     ``t``, ``b`` new target budget, ``ts``, ``o``, ``x`` decision record -- a
+           scheduler ``Resume``
+retire     ``t``, ``r`` reason, ``x`` decision record -- a scheduler ``Retire`` (PAUSED ->
+           STOPPED)
 report     ``t``, ``b`` budget, ``m`` metrics, ``c`` cumulative cost, ``ts``, ``v`` verdict
            (``"c"``, ``"p"``, ``"s"``), ``r`` reason -- a result and its verdict, atomically
 end        ``t``, ``s`` status (completed / stopped / failed), ``r`` reason, ``ts`` -- ``tell``
@@ -40,8 +42,8 @@ _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "study": (frozenset({"schema", "space", "objective", "fidelity", "method", "seed"}),
               frozenset({"created", "version", "meta", "scaling"})),
     "start": (frozenset({"t", "cfg", "b"}), frozenset({"p", "sc", "ts", "o", "x", "px"})),
-    "resume": (frozenset({"t", "b"}), frozenset({"ts", "o"})),
-    "retire": (frozenset({"t", "r"}), frozenset({"ts"})),
+    "resume": (frozenset({"t", "b"}), frozenset({"ts", "o", "x"})),
+    "retire": (frozenset({"t", "r"}), frozenset({"ts", "x"})),
     "report": (frozenset({"t", "b", "m", "c", "v"}), frozenset({"ts", "r"})),
     "end": (frozenset({"t", "s"}), frozenset({"r", "ts"})),
     "enqueue": (frozenset({"cfg"}), frozenset({"ts"})),

@@ -16,202 +16,24 @@ from __future__ import annotations
 
 import json
 import math
-from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hpo.errors import InvalidConfigError, SpaceError
+from hpo.errors import SpaceError
+from hpo.space.base import Param, _check_name
+from hpo.space.numeric import Float, Int
 
-_GRID_TOL = 1e-6
-
-
-def _check_name(name: Any) -> None:
-    if not isinstance(name, str) or not name:
-        raise SpaceError(f"parameter names must be non-empty strings, got {name!r}")
+__all__ = ["Categorical", "Constant", "Float", "Int", "Ordinal", "Param", "param_from_json"]
 
 
-def _is_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float))
-
-
-def _as_number(name: str, label: str, value: Any) -> float:
-    if not _is_number(value) or not math.isfinite(value):
-        raise SpaceError(f"parameter {name!r}: {label} must be a finite number, got {value!r}")
-    return value
-
-
-class Param(ABC):
-    """A named hyperparameter. Subclasses are frozen dataclasses."""
-
-    name: str
-
-    #: number of unit-cube coordinates this parameter occupies (0 or 1)
-    n_dims: int = 1
-
-    @abstractmethod
-    def encode(self, value: Any) -> float:
-        """Map a valid value to ``[0, 1]``."""
-
-    @abstractmethod
-    def decode(self, u: float) -> Any:
-        """Map ``u`` in ``[0, 1]`` (clipped) to a value."""
-
-    @abstractmethod
-    def validate(self, value: Any) -> Any:
-        """Return the canonical form of ``value`` or raise :class:`InvalidConfigError`."""
-
-    @abstractmethod
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-serialisable description (``{"type": ..., "name": ..., ...}``)."""
-
-    def _bad(self, value: Any, why: str) -> InvalidConfigError:
-        return InvalidConfigError(f"parameter {self.name!r}: value {value!r} {why}")
-
-
-class _Numeric(Param):
-    """Shared logic of Float and Int: bounds, log scale, optional grid."""
-
-    low: Any
-    high: Any
-    log: bool
-    step: Any
-
-    def _validate_definition(self) -> None:
-        _check_name(self.name)
-        _as_number(self.name, "low", self.low)
-        _as_number(self.name, "high", self.high)
-        if self.low >= self.high:
-            raise SpaceError(
-                f"parameter {self.name!r}: low must be < high, got low={self.low!r}, "
-                f"high={self.high!r}"
-            )
-        if self.log and self.low <= 0:
-            raise SpaceError(
-                f"parameter {self.name!r}: a log scale needs low > 0, got low={self.low!r}"
-            )
-        if self.step is not None:
-            _as_number(self.name, "step", self.step)
-            if self.step <= 0:
-                raise SpaceError(f"parameter {self.name!r}: step must be > 0, got {self.step!r}")
-            if self.step > self.high - self.low:
-                raise SpaceError(
-                    f"parameter {self.name!r}: step={self.step!r} is larger than the range "
-                    f"high - low = {self.high - self.low!r}"
-                )
-
-    def _t(self, v: float) -> float:
-        return math.log(v) if self.log else v
-
-    @property
-    def _levels(self) -> int:
-        return int(math.floor((self.high - self.low) / self.step + _GRID_TOL)) + 1
-
-    def _snap(self, v: float) -> float:
-        k = round((v - self.low) / self.step)
-        k = min(max(k, 0), self._levels - 1)
-        return self.low + k * self.step
-
-    def encode(self, value: Any) -> float:
-        if self.step is not None and not self.log:
-            k = round((value - self.low) / self.step)
-            return (k + 0.5) / self._levels
-        t_lo, t_hi = self._t(self.low), self._t(self.high)
-        return (self._t(value) - t_lo) / (t_hi - t_lo)
-
-    def _decode_number(self, u: float) -> float:
-        u = min(max(float(u), 0.0), 1.0)
-        if self.step is not None and not self.log:
-            k = min(self._levels - 1, int(math.floor(u * self._levels)))
-            return self.low + k * self.step
-        t_lo, t_hi = self._t(self.low), self._t(self.high)
-        t = t_lo + u * (t_hi - t_lo)
-        v = math.exp(t) if self.log else t
-        v = min(max(v, self.low), self.high)
-        return self._snap(v) if self.step is not None else v
-
-    def _check_range(self, value: float) -> None:
-        if not math.isfinite(value):
-            raise self._bad(value, "is not finite")
-        if value < self.low or value > self.high:
-            raise self._bad(value, f"is outside [{self.low!r}, {self.high!r}]")
-        if self.step is not None:
-            k = (value - self.low) / self.step
-            if abs(k - round(k)) > _GRID_TOL:
-                raise self._bad(value, f"is not on the grid low + k * step (step={self.step!r})")
-
-
-@dataclass(frozen=True)
-class Float(_Numeric):
-    """A real-valued hyperparameter on ``[low, high]``, linear or log scale, optional grid."""
-
-    name: str
-    low: float
-    high: float
-    log: bool = False
-    step: float | None = None
-
-    def __post_init__(self) -> None:
-        self._validate_definition()
-
-    def decode(self, u: float) -> float:
-        return float(self._decode_number(u))
-
-    def validate(self, value: Any) -> float:
-        if not _is_number(value):
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise self._bad(value, "is not a number") from None
-        value = float(value)
-        self._check_range(value)
-        return value
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "float", "name": self.name, "low": self.low, "high": self.high,
-                "log": self.log, "step": self.step}
-
-
-@dataclass(frozen=True)
-class Int(_Numeric):
-    """An integer hyperparameter on ``[low, high]`` (both inclusive), linear or log scale."""
-
-    name: str
-    low: int
-    high: int
-    log: bool = False
-    step: int = 1
-
-    def __post_init__(self) -> None:
-        for label in ("low", "high", "step"):
-            value = getattr(self, label)
-            if _is_number(value) and float(value) != int(value):
-                raise SpaceError(
-                    f"parameter {self.name!r}: integer parameter needs a whole-number "
-                    f"{label}, got {value!r}"
-                )
-        self._validate_definition()
-        for label in ("low", "high", "step"):
-            object.__setattr__(self, label, int(getattr(self, label)))
-
-    def decode(self, u: float) -> int:
-        return int(round(self._decode_number(u)))
-
-    def validate(self, value: Any) -> int:
-        if isinstance(value, bool):
-            raise self._bad(value, "is a bool, not an integer")
-        try:
-            as_float = float(value)
-        except (TypeError, ValueError):
-            raise self._bad(value, "is not an integer") from None
-        if not math.isfinite(as_float) or as_float != int(as_float):
-            raise self._bad(value, "is not an integer")
-        out = int(as_float)
-        self._check_range(out)
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "int", "name": self.name, "low": self.low, "high": self.high,
-                "log": self.log, "step": self.step}
+def _as_values(name: Any, label: str, values: Any) -> tuple:
+    """The choices of a Categorical / Ordinal as a tuple (a list, tuple or other iterable)."""
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        _check_name(name)
+        raise SpaceError(f"parameter {name!r}: {label}s must be a list of values, got "
+                         f"{values!r}")
+    return tuple(values)
 
 
 class _Choice(Param):
@@ -256,7 +78,7 @@ class _Choice(Param):
     def decode(self, u: float) -> Any:
         k = len(self.values_)
         u = min(max(float(u), 0.0), 1.0)
-        return self.values_[min(k - 1, int(math.floor(u * k)))]
+        return self.values_[min(k - 1, math.floor(u * k))]
 
     def validate(self, value: Any) -> Any:
         return self.values_[self.index(value)]
@@ -271,7 +93,7 @@ class Categorical(_Choice):
 
     def __init__(self, name: str, choices: Any) -> None:
         object.__setattr__(self, "name", name)
-        object.__setattr__(self, "choices", tuple(choices))
+        object.__setattr__(self, "choices", _as_values(name, "choice", choices))
         object.__setattr__(self, "values_", self.choices)
         self._validate_choices("choice")
 
@@ -288,7 +110,7 @@ class Ordinal(_Choice):
 
     def __init__(self, name: str, values: Any) -> None:
         object.__setattr__(self, "name", name)
-        object.__setattr__(self, "values", tuple(values))
+        object.__setattr__(self, "values", _as_values(name, "value", values))
         object.__setattr__(self, "values_", self.values)
         self._validate_choices("value")
 

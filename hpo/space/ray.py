@@ -17,13 +17,17 @@ Ray domain                      scaletune parameter
 ``qrandint(a, b, q)``, q > 1    ``Int(a', b', step=q)`` (upper bound inclusive, as in Ray)
 ``qlograndint(a, b, q)``        ``Int(a', b', log=True, step=q)``
 ``choice([...])``               ``Categorical([...])``
-``grid_search([...])``          ``Categorical([...])`` (sampled, not enumerated)
+``grid_search([...])``          refused (see below)
 constant value                  ``Constant``
 nested dict                     flattened, keys joined with ``/``
 ==============================  ==================================================
 
 ``randn`` / ``qrandn`` (unbounded) and ``sample_from`` (arbitrary functions) have no bounded
-equivalent and raise :class:`SpaceError`.
+equivalent and raise :class:`SpaceError`. So does ``grid_search``: Ray enumerates a grid (every
+point of the cross product, ``num_samples`` times), while every scaletune method *samples*
+configs, so a grid would silently become random search over its points. Use
+``tune.choice([...])`` to sample the values, or enqueue the grid points
+(``study.enqueue(config)`` for each, see :func:`grid_points`).
 """
 
 from __future__ import annotations
@@ -54,7 +58,20 @@ def is_ray_domain(value: Any) -> bool:
     return isinstance(value, _sample_module().Domain)
 
 
+def _finite(name: str, label: str, value: Any) -> float:
+    try:
+        ok = not isinstance(value, bool) and math.isfinite(value)
+    except (TypeError, OverflowError):
+        ok = False
+    if not ok:
+        raise SpaceError(f"parameter {name!r}: the Ray domain's {label} must be a finite "
+                         f"number, got {value!r}")
+    return value
+
+
 def _grid_bounds(name: str, lower: float, upper: float, q: float) -> tuple[float, float]:
+    if not _finite(name, "q", q) > 0:
+        raise SpaceError(f"parameter {name!r}: the Ray domain's q must be > 0, got {q!r}")
     lo = math.ceil(lower / q - 1e-9) * q
     hi = math.floor(upper / q + 1e-9) * q
     if hi < lo:
@@ -67,7 +84,12 @@ def _grid_bounds(name: str, lower: float, upper: float, q: float) -> tuple[float
 def param_from_ray(name: str, domain: Any) -> Param:
     """Convert one Ray Tune domain (see the module table)."""
     if isinstance(domain, Mapping) and "grid_search" in domain:
-        return Categorical(name, list(domain["grid_search"]))
+        raise SpaceError(
+            f"parameter {name!r}: tune.grid_search({domain['grid_search']!r}) is enumerated by "
+            "Ray, but scaletune's methods sample configs, so the grid would be sampled at "
+            "random: use tune.choice([...]) to sample these values, or study.enqueue() each "
+            "grid point (hpo.space.ray.grid_points lists them)"
+        )
     sample = _sample_module()
     sampler = getattr(domain, "sampler", None)
     q = None
@@ -81,6 +103,9 @@ def param_from_ray(name: str, domain: Any) -> Param:
         )
     if isinstance(domain, sample.Categorical):
         return Categorical(name, list(domain.categories))
+    if isinstance(domain, (sample.Float, sample.Integer)):
+        _finite(name, "lower bound", domain.lower)
+        _finite(name, "upper bound", domain.upper)
     if isinstance(domain, sample.Float):
         if q is None:
             return Float(name, float(domain.lower), float(domain.upper), log=log)
@@ -128,6 +153,32 @@ def flat_from_ray(param_space: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(param_space, Mapping):
         raise SpaceError(f"param_space must be a dict, got {type(param_space).__name__}")
     return flatten(param_space)
+
+
+def grid_points(param_space: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The cross product of a ``param_space``'s ``grid_search`` values, as flat configs of the
+    grid parameters only (``[{}]`` without grids), the last grid key varying fastest.
+
+    Example: enqueue each point with the other parameters fixed, for a study over the rest::
+
+        for point in grid_points(param_space):
+            study.enqueue({**defaults, **point})
+    """
+    grids = []
+    for key, value in flat_from_ray(param_space).items():
+        if isinstance(value, Mapping) and set(value) == {"grid_search"}:
+            grids.append((key, _as_grid(key, value["grid_search"])))
+    points: list[dict[str, Any]] = [{}]
+    for key, values in grids:
+        points = [{**point, key: v} for point in points for v in values]
+    return points
+
+
+def _as_grid(name: str, values: Any) -> list[Any]:
+    if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__"):
+        raise SpaceError(f"parameter {name!r}: grid_search needs a list of values, got "
+                         f"{values!r}")
+    return list(values)
 
 
 def param_to_ray(p: Param) -> Any:

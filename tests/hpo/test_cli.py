@@ -1,6 +1,9 @@
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,15 @@ def objective(trial):
         if trial.report({"loss": (trial.config["x"] - 0.3) ** 2 + 1 / epoch},
                         budget=epoch).should_stop:
             return
+'''
+
+SLEEPY = '''
+import os, time
+import hpo
+SPACE = {"x": hpo.Float("x", 0.0, 1.0)}
+def objective(trial):
+    open(os.path.join(os.environ["HPO_TEST_MARKERS"], f"{os.getpid()}-{trial.id}"), "w").close()
+    time.sleep(3600)
 '''
 
 
@@ -66,3 +78,25 @@ def test_console_script_is_installed(project):
     out = subprocess.run([Path(sys.executable).parent / "hpo", "methods"], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0 and "asha" in out.stdout and "hyperband" in out.stdout
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_prints_one_line_per_worker_and_the_resume_command(project, workers):
+    (project / "sleepy_cli_mod.py").write_text(SLEEPY)
+    markers = project / "markers"
+    markers.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hpo", "run", "sleepy_cli_mod:objective", "--max-trials", "9",
+         "--workers", str(workers), "--dir", "runs/sleepy"], cwd=project, text=True,
+        env={**os.environ, "HPO_TEST_MARKERS": str(markers)}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 90
+    while len(list(markers.iterdir())) < workers and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "`hpo resume runs/sleepy` continues the study" in err
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err and len(lines) <= workers + (workers > 1), err

@@ -199,3 +199,45 @@ def test_decision_records_are_journaled_and_handed_back_on_replay(tmp_path):
 
 def test_errors_are_hpo_errors():
     assert issubclass(StorageError, HPOError) and issubclass(FidelityError, HPOError)
+
+
+class _PauseThenResume(hpo.Scheduler):
+    """Starts two trials at budget 1, then resumes each to 2, recording why it resumed."""
+
+    def __init__(self):
+        self.seen = []
+        self.resumed = set()
+
+    def next_action(self, view):
+        self.seen.append(view.replaying)
+        paused = [t for t in view.with_status(hpo.TrialStatus.PAUSED)
+                  if t.id not in self.resumed]
+        if paused:
+            self.resumed.add(paused[0].id)
+            self._record = {"why": f"best of {len(paused)}"}
+            return hpo.Resume(paused[0].id, 2)
+        if view.next_trial_id < 2:
+            self._record = None
+            return hpo.Start({"x": 0.1 * (view.next_trial_id + 1), "n": 1}, 1)
+        return None
+
+    def decision_record(self):
+        return self._record
+
+    def on_result(self, trial, obs):
+        return hpo.Verdict.pause() if obs.budget < 2 else hpo.Verdict.cont()
+
+
+def test_resume_decision_records_are_journaled_and_replayed(tmp_path):
+    study = Study(SPACE, "loss", method=_PauseThenResume(), seed=0, storage=tmp_path,
+                  fidelity=hpo.Fidelity("epochs", 1, 2))
+    while (ticket := study.ask()) is not None:
+        study.report(ticket.trial_id, {"loss": 1.0}, budget=ticket.budget)
+    events = [json.loads(line) for line in (tmp_path / "journal.jsonl").read_text().splitlines()]
+    resumes = [e for e in events if e["e"] == "resume"]
+    assert len(resumes) == 2 and all(r["x"] == {"why": "best of 1"} for r in resumes)
+    replayer = _PauseThenResume()
+    Study.open(tmp_path, method=replayer)
+    hints = [(h.kind, h.trial_id, h.budget, h.record) for h in replayer.seen
+             if isinstance(h, hpo.core.protocols.RecordedDecision)]
+    assert hints == [("resume", r["t"], r["b"], r["x"]) for r in resumes]

@@ -7,8 +7,13 @@ import pytest
 
 from hpo import IntegrationError, Objective
 from hpo.core.decisions import Verdict
-from hpo.integrations._ray_convert import (check_metric_mode, check_resources, ray_mode, result_to_report,
-                                           verdict_to_ray)
+from hpo.integrations._ray_convert import (
+    check_metric_mode,
+    check_resources,
+    ray_mode,
+    result_to_report,
+    verdict_to_ray,
+)
 
 
 def test_result_to_report_keeps_user_metrics_only():

@@ -17,7 +17,7 @@ import pytest
 
 import hpo
 from hpo import Study
-
+from hpo.core.trial import TrialStatus
 from tests.hpo.helpers import FIDELITY, SPACE, journal_decisions
 from tests.hpo.objectives import epochs
 
@@ -75,3 +75,88 @@ def test_kill_driver_restore_and_finish(tmp_path, method, budget):
     Study.open(storage, read_only=True)  # the journal replays cleanly
     print(f"{method}: kills after {kills} reports; {len(decisions)} events, "
           f"{len(observed)} observations, {redone} epochs re-run")
+
+
+def start_own(storage: Path, method: str, budget: int, log: Path,
+              delay: float = 0.05) -> subprocess.Popen:
+    """A driver that lets hpo start (and own) the Ray runtime."""
+    return subprocess.Popen([sys.executable, str(DRIVER), str(ROOT), str(storage), method,
+                             str(budget), str(log), "hpo", "1", str(delay)],
+                            start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+
+
+@pytest.mark.timeout(1500)
+def test_five_kills_orphaned_workers_are_fenced_and_reaped(tmp_path):
+    """hpo owns the runtime; SIGKILL the driver's process group 5 times (Ray's workers are not
+    in it and outlive it): each restart reaps them, their late checkpoint writes are ignored,
+    and the final journal still equals an uninterrupted in-process run's."""
+    method, budget = "asha", 27 * 6
+    hpo.tune(functools.partial(epochs), SPACE, method=method, fidelity=FIDELITY,
+             max_budget=budget, seed=11, storage=tmp_path / "reference")
+    storage, log = tmp_path / "ray", tmp_path / "evals.log"
+    kills = []
+    for after in (10, 30, 50, 70, 90):
+        proc = start_own(storage, method, budget, log)
+        deadline = time.monotonic() + 180
+        while reports(storage) < after and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if proc.poll() is not None:
+            break
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        kills.append(reports(storage))
+    proc = start_own(storage, method, budget, log)
+    out = proc.communicate(timeout=400)[0].decode()
+    assert proc.returncode == 0, out[-3000:]
+    assert len(kills) == 5, f"the run finished before all kills: {kills}"
+    decisions = journal_decisions(storage)
+    assert decisions == journal_decisions(tmp_path / "reference")
+    observed = Counter((e["t"], e["b"]) for e in map(json.loads, decisions)
+                       if e["e"] == "report")
+    assert max(observed.values()) == 1, "an observation was recorded twice"
+    evaluated = Counter(tuple(line.split()[:2]) for line in log.read_text().splitlines())
+    redone = sum(n - 1 for n in evaluated.values())
+    assert redone <= len(kills), f"{redone} epochs re-run after {len(kills)} kills"
+    state = json.loads((storage / "ray" / "tune" / "hpo_generation.json").read_text())
+    assert state["generation"] == 6
+    totals = state["totals"]
+    print(f"5 kills after {kills} reports: {totals['beyond_journal']} checkpoints beyond the "
+          f"journal ignored at take-over, {totals['orphan_writes']} orphan writes after "
+          f"take-over ignored, {totals['reaped']} leftover runtime processes reaped; "
+          f"{redone} epochs re-run")
+
+
+def test_a_runtime_hpo_starts_listens_on_loopback_only(tmp_path):
+    proc = start_own(tmp_path / "study", "asha", 27, tmp_path / "log", delay=0)
+    out = proc.communicate(timeout=300)[0].decode()
+    assert proc.returncode == 0, out[-3000:]
+    line = next(x for x in out.splitlines() if x.startswith("LISTEN "))
+    addresses = json.loads(line[len("LISTEN "):])
+    assert len(addresses) >= 4, addresses  # gcs_server, raylet, agents, workers, the driver
+    exposed = [a for a in addresses
+               if not a.startswith(("127.0.0.1:", "[::ffff:127.0.0.1]:", "[::1]:"))]
+    assert not exposed, f"listening beyond loopback: {exposed}"
+
+
+def test_sigint_with_the_ray_backend_exits_130_with_the_resume_hint(tmp_path):
+    study = tmp_path / "study"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from hpo.cli import main; sys.exit(main())", "run",
+         "tests.hpo.objectives:epochs", "--space", "tests.hpo.helpers:SPACE", "--method",
+         "asha", "--fidelity", "epochs:1:27", "--max-budget", "5000", "--seed", "1",
+         "--dir", str(study), "--backend", "ray"],
+        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while reports(study) < 10 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()[1][-3000:]
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the foreground process group
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-3000:]
+    assert "hpo resume" in err and str(study) in err, err[-2000:]
+    interrupted = Study.open(study, read_only=True)
+    assert interrupted.budget_used >= 10
+    assert interrupted.counts()[TrialStatus.FAILED] == 0, "Ctrl-C failed trials"

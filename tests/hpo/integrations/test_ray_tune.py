@@ -11,9 +11,8 @@ import pytest
 
 import hpo
 from hpo import IntegrationError, Study
-from hpo.integrations.ray_tune import ray_components
 from hpo.core.trial import TrialStatus
-
+from hpo.integrations.ray_tune import ray_components
 from tests.hpo.helpers import FIDELITY, SPACE, journal_decisions
 from tests.hpo.objectives import crashes_once, epochs, native_ray_trainable
 
@@ -164,3 +163,61 @@ def test_crashed_worker_is_retried_and_an_always_failing_trial_is_recorded(tmp_p
     assert max(evaluated.values()) == 1, "an epoch was evaluated twice"
     assert sum(t.status is TrialStatus.FAILED for t in study.trials.values()) == 1
     assert len(study) == 6 and result.best_config is not None
+
+
+@pytest.mark.parametrize("resources, message", [
+    ({"cpu": 1, "gpu": 3}, r"gpu=3 but the Ray cluster has 2 GPU"),
+    ({"cpus": 1}, r"cpus=1 but the Ray cluster has 0 cpus \(did you mean 'cpu'\?\)"),
+])
+def test_a_trial_that_can_never_be_placed_is_an_error_on_our_runtime(tmp_path, resources,
+                                                                     message):
+    """This runtime was started in this process (2 CPUs, 2 GPUs): nothing will ever add
+    resources, so an unplaceable trial is an error naming the resource, not a silent hang."""
+    with pytest.raises(IntegrationError, match=message):
+        hpo.tune(functools.partial(epochs), SPACE, method="random", max_trials=2, seed=0,
+                 storage=tmp_path / "s", backend="ray", resources=resources)
+
+
+def _outcome(study: Study) -> tuple[dict, dict, int]:
+    configs = {t.id: t.config for t in study.trials.values()}
+    losses = {(t.id, o.budget): o.metrics[study.objective.metric]
+              for t in study.trials.values() for o in t.observations}
+    return configs, losses, study.best().id
+
+
+def test_two_concurrent_ray_trials_keep_configs_losses_and_the_best_of_a_sync_schedule(
+        tmp_path):
+    """The README's guarantee at max_concurrent >= 2: a synchronous schedule run to its end
+    (Hyperband with ``iterations``) gives every trial the same config, the same loss at every
+    (trial, budget) and the same best as a sequential in-process run; only the event order
+    may differ."""
+    from schedulers.methods import Hyperband
+
+    runs = {}
+    for backend, concurrency in (("local", 1), ("ray", 2)):
+        runs[backend] = hpo.tune(functools.partial(epochs), SPACE,
+                                 method=Hyperband(iterations=1),
+                                 fidelity=hpo.Fidelity("epochs", 1, 9), seed=3,
+                                 storage=tmp_path / backend, backend=backend,
+                                 max_concurrent=concurrency).study
+    local, through_ray = _outcome(runs["local"]), _outcome(runs["ray"])
+    assert len(local[0]) == 17 and len(local[1]) > 30
+    assert through_ray == local
+
+
+@pytest.mark.slow
+def test_two_concurrent_ray_trials_of_asha_keep_each_trials_config_and_curve(tmp_path):
+    """ASHA is asynchronous: at max_concurrent=2 which trials get promoted (and so the best)
+    may differ from a sequential run; each trial id still gets the same config and the same
+    loss at every budget both runs evaluated."""
+    runs = {}
+    for backend, concurrency in (("local", 1), ("ray", 2)):
+        runs[backend] = hpo.tune(functools.partial(epochs), SPACE, method="asha",
+                                 fidelity=FIDELITY, max_trials=12, seed=3,
+                                 storage=tmp_path / backend, backend=backend,
+                                 max_concurrent=concurrency).study
+    (c1, l1, _), (c2, l2, _) = _outcome(runs["local"]), _outcome(runs["ray"])
+    assert set(c1) == set(c2) and c1 == c2
+    common = set(l1) & set(l2)
+    assert len(common) >= 12 and all(l1[k] == l2[k] for k in common)
+    assert max(observations(runs["ray"]).values()) == 1
