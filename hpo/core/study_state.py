@@ -7,6 +7,7 @@ processes appended first, so a study opened in another process stays current.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -163,6 +164,15 @@ class StudyState:
 
     def _apply_action(self, event: dict[str, Any]) -> None:
         self._notify(self._fold.apply_action(event))
+        if event["e"] == "retire":
+            self._drop_checkpoints(event["t"])
+
+    def _drop_checkpoints(self, trial_id: int) -> None:
+        """A retired trial is never resumed: delete its checkpoints so disk use stays bounded
+        (idempotent, so replaying the retire after a crash finishes the job)."""
+        root = self._storage.checkpoint_root
+        if root is not None and not getattr(self._storage, "read_only", False):
+            shutil.rmtree(root / str(trial_id), ignore_errors=True)
 
     def _apply_report(self, event: dict[str, Any], updated: Trial, obs: Observation) -> None:
         self._notify(self._fold.apply_report(event, updated, obs))

@@ -22,6 +22,7 @@ from typing import Any
 from hpo.core.study import Study
 from hpo.core.trial import Ticket
 from hpo.errors import HPOError, LimitError, TrialStateError
+from hpo.execution.callbacks import CallbackList
 from hpo.execution.deadline import SegmentLimits
 from hpo.execution.executors import InlineExecutor
 from hpo.execution.pool import ProcessPoolExecutor
@@ -108,7 +109,8 @@ def check_run_options(trial_timeout_s: float | None, max_relaunches: int) -> Non
 
 def run(study: Study, objective: Objective, *, executor: Executor | None = None,
         workers: int = 1, limits: Limits = Limits(), progress: bool | None = None,
-        trial_timeout_s: float | None = None, max_relaunches: int = MAX_RELAUNCHES) -> Study:
+        trial_timeout_s: float | None = None, max_relaunches: int = MAX_RELAUNCHES,
+        callbacks: list[Any] | None = None) -> Study:
     """Run ``objective`` under ``study``'s method until a limit is reached or it finishes.
 
     Args:
@@ -126,15 +128,20 @@ def run(study: Study, objective: Objective, *, executor: Executor | None = None,
             no limit.
         max_relaunches: relaunches without progress of a trial whose process died (e.g. the
             objective calls ``sys.exit``) before it is failed (:mod:`hpo.execution.relaunch`).
+        callbacks: :class:`~hpo.execution.callbacks.Callback` objects told of every trial
+            start, recorded report and end, after the journal write (their errors are
+            warnings; e.g. the trackers of :mod:`hpo.integrations.trackers`).
 
     Returns:
         The study.
 
     Raises:
         LimitError: an invalid ``trial_timeout_s`` or ``max_relaunches``.
+        CallbackError: ``callbacks`` is not a list of callbacks.
     """
     refuse_in_spawned_import()
     check_run_options(trial_timeout_s, max_relaunches)
+    hooks = CallbackList(callbacks, study)
     if executor is None:
         executor = InlineExecutor() if workers == 1 else ProcessPoolExecutor(workers)
     root = study.storage.checkpoint_root
@@ -144,12 +151,16 @@ def run(study: Study, objective: Objective, *, executor: Executor | None = None,
         root = Path(tmp.name)
 
     def reporter(trial_id: int, metrics: dict[str, Any], budget: Any, cost: float) -> Any:
-        return study.report(trial_id, metrics, budget=budget, cost=cost)
+        verdict = study.report(trial_id, metrics, budget=budget, cost=cost)
+        hooks.reported(trial_id)  # after the journal write; never raises
+        return verdict
 
     display = Progress(study, enabled=progress, max_budget=limits.max_budget)
     driver = _Driver(study, executor, limits, trial_timeout_s)
+    driver.hooks = hooks
     executor.start(objective, reporter, metric=study.objective.metric, checkpoint_root=root)
     try:
+        hooks.started()
         driver.drive(max_relaunches, display)
     except SystemExit:  # the objective ended the process: a crash (its relaunch is counted)
         raise
@@ -162,6 +173,7 @@ def run(study: Study, objective: Objective, *, executor: Executor | None = None,
     finally:
         executor.close()
         display.close()
+        hooks.close()
         if tmp is not None:
             tmp.cleanup()
     return study
@@ -178,6 +190,7 @@ class _Driver:
         self.queue: deque[Ticket] = deque()
         self.busy: set[int] = set()  # trials whose segment is executing right now
         self.start = time.monotonic()
+        self.hooks = CallbackList(None, study)
 
     def drive(self, max_relaunches: int, display: Progress) -> None:
         study, executor, limits, queue = self.study, self.executor, self.limits, self.queue
@@ -251,6 +264,7 @@ class _Driver:
 
     def _launch(self, ticket: Ticket) -> None:
         self.busy.add(ticket.trial_id)
+        self.hooks.launched(ticket.trial_id)
         timeout, wall = self.trial_timeout_s, self.limits.max_wall_s
         if timeout is None and wall is None:  # (custom executors without limits keep working)
             self.executor.launch(ticket)
@@ -281,6 +295,7 @@ class _Driver:
                 self.study.finish(tid)
         except TrialStateError as err:  # e.g. already failed by a malformed report
             logger.info("trial %d: %s", tid, err)
+        self.hooks.settled(tid)
 
 
 def _next_ready(queue: deque[Ticket], busy: set[int]) -> Ticket | None:

@@ -14,7 +14,8 @@ from hpo.core.study import Study
 from hpo.core.trial import Trial
 from hpo.core.types import Config, Direction, Fidelity
 from hpo.core.types import Objective as ObjectiveSpec
-from hpo.errors import HPOWarning, LimitError
+from hpo.errors import HPOWarning, IntegrationError, LimitError
+from hpo.execution.callbacks import check_callbacks
 from hpo.execution.executors import Executor, Objective
 from hpo.execution.loop import Limits, check_run_options, run
 from hpo.execution.relaunch import MAX_RELAUNCHES
@@ -51,7 +52,8 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
          resources: Mapping[str, float] | None = None, max_concurrent: int | None = None,
          ray_address: str | None = None, max_failures: int = 0,
          trial_timeout_s: float | None = None,
-         max_relaunches: int = MAX_RELAUNCHES) -> TuneResult:
+         max_relaunches: int = MAX_RELAUNCHES,
+         callbacks: list[Any] | None = None) -> TuneResult:
     """Tune ``objective`` over ``space`` and return the best config and all results.
 
     Args:
@@ -85,6 +87,10 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
             a local Ray runtime, or the cluster at ``ray_address``). With Ray:
             ``resources`` per trial (``{"cpu": 1, "gpu": 0.5}``), ``max_concurrent`` trials
             (default: what the resources allow), ``max_failures`` retries of a crashed trial.
+        callbacks: :class:`~hpo.execution.callbacks.Callback` objects (e.g. the trackers of
+            :mod:`hpo.integrations.trackers`) told of every trial start, recorded report and
+            end; their errors are warnings. Local backend only (with Ray Tune, pass
+            ``hpo.integrations.ray_trackers.RayTracker(tracker)`` in Ray's ``RunConfig``).
 
     Raises:
         ValueError: no stop criterion and an endless method, or invalid limits.
@@ -101,6 +107,11 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
                          "or max_wall_s")
     if backend not in ("local", "ray"):
         raise ValueError(f"backend must be 'local' or 'ray', got {backend!r}")
+    if backend == "ray" and callbacks:
+        raise IntegrationError(f"callbacks={callbacks!r} are only supported by the local "
+                               "backend; with Ray Tune pass hpo.integrations.ray_trackers."
+                               "RayTracker(tracker) in RunConfig(callbacks=[...])")
+    check_callbacks(callbacks)
     if backend == "ray" and trial_timeout_s is not None:
         raise LimitError(f"trial_timeout_s={trial_timeout_s!r} is only supported by the local "
                          "backend")
@@ -113,7 +124,8 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
                 max_concurrent=max_concurrent, address=ray_address, max_failures=max_failures)
     else:
         run(study, objective, executor=executor, workers=workers, limits=limits,
-            progress=progress, trial_timeout_s=trial_timeout_s, max_relaunches=max_relaunches)
+            progress=progress, trial_timeout_s=trial_timeout_s, max_relaunches=max_relaunches,
+            callbacks=callbacks)
     best = study.best()
     value = None
     if best is not None and math.isfinite(best.loss):

@@ -241,3 +241,25 @@ def test_resume_decision_records_are_journaled_and_replayed(tmp_path):
     hints = [(h.kind, h.trial_id, h.budget, h.record) for h in replayer.seen
              if isinstance(h, hpo.core.protocols.RecordedDecision)]
     assert hints == [("resume", r["t"], r["b"], r["x"]) for r in resumes]
+
+
+def test_a_retired_trial_loses_its_checkpoints(tmp_path):
+    class PauseThenRetire(_PauseThenResume):
+        def next_action(self, view):
+            paused = view.with_status(hpo.TrialStatus.PAUSED)
+            self._record = None
+            if paused:
+                return hpo.Retire(paused[0].id, "hopeless")
+            if view.next_trial_id < 1:
+                return hpo.Start({"x": 0.5, "n": 1}, 1)
+            return None
+
+    study = Study(SPACE, "loss", method=PauseThenRetire(), seed=0, storage=tmp_path,
+                  fidelity=hpo.Fidelity("epochs", 1, 2))
+    ticket = study.ask()
+    ticket.checkpoint_dir.mkdir(parents=True)
+    (ticket.checkpoint_dir / "state.bin").write_bytes(b"x" * 100)
+    study.report(ticket.trial_id, {"loss": 1.0}, budget=1)  # paused
+    assert study.ask() is None  # the retire, then nothing
+    assert study.trials[0].status is hpo.TrialStatus.STOPPED
+    assert not ticket.checkpoint_dir.exists()

@@ -1,0 +1,97 @@
+"""What one freeze-thaw decision knows: the curve model conditioned on the study's curves.
+
+:func:`build_state` turns GP rows (from :func:`searchers.models.curve_data.curve_rows`) and the
+running trials into a :class:`CurveState`: the posterior with the running trials as
+kriging-believer fantasies, the incumbent and floor of the MFPI threshold, every modelled trial's
+predicted loss at the maximum budget, the five best predicted trials (centres of the local
+candidates) and the cost model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from hpo import Trial
+from schedulers.freeze_thaw_rules import log_cost_rates
+from searchers.models.curve_data import CurveRows
+from searchers.models.gp import torch_context
+from searchers.models.learning_curve import CurvePosterior, LearningCurveModel
+
+TOP = 5
+
+
+@dataclass
+class CurveState:
+    """The model's view at one decision (losses in the study's units).
+
+    Attributes:
+        rows: the rows conditioned on (with the failed / diverged trials).
+        posterior: the posterior including pending fantasies (score candidates with it).
+        base: the posterior of the observed rows only.
+        y_best, y_floor: the incumbent (lowest usable loss) and ``y_best - range``.
+        final: trial id -> (mean, variance) of its loss at the maximum budget (with noise).
+        top: ids of the (up to) five trials with the lowest predicted final loss.
+        u: trial id -> encoded config (every trial of the view).
+        log_rates: trial id -> log cost per budget unit, for trials with a positive budget.
+    """
+
+    model: LearningCurveModel
+    rows: CurveRows
+    posterior: CurvePosterior
+    base: CurvePosterior
+    y_best: float
+    y_floor: float
+    final: dict[int, tuple[float, float]]
+    top: list[int]
+    u: dict[int, np.ndarray]
+    log_rates: dict[int, float]
+    threads: int = 1
+
+    def log_rate(self, trial: Trial) -> float:
+        """The trial's observed log cost rate, else the model's guess for its config."""
+        rate = self.log_rates.get(trial.id)
+        if rate is not None:
+            return rate
+        return float(self.new_log_rates(self.u[trial.id].reshape(1, -1))[0])
+
+    def new_log_rates(self, U: np.ndarray) -> np.ndarray:
+        """Log cost rates of configs ``U``: observed rates averaged with the asymptote kernel."""
+        ids = sorted(self.log_rates)
+        if not ids:
+            return np.zeros(len(U))
+        observed = np.stack([self.u[i] for i in ids])
+        with torch_context(0, self.threads), torch.no_grad():
+            kernel = self.model.covar.asymptote
+            pad = self.model.pad
+            A = pad(np.column_stack([U, np.zeros(len(U))]))[:, :-1]
+            B = pad(np.column_stack([observed, np.zeros(len(observed))]))[:, :-1]
+            w = kernel.forward(A, B).numpy()
+        return log_cost_rates(w, np.array([self.log_rates[i] for i in ids]))
+
+
+def build_state(model: LearningCurveModel, rows: CurveRows, pending: Sequence[np.ndarray],
+                trials: Sequence[Trial], encode: Callable[[Trial], np.ndarray], *,
+                threads: int = 1) -> CurveState:
+    """Condition ``model`` on ``rows`` and the ``pending`` rows (see the module docstring)."""
+    base = model.posterior(rows.X, rows.y, threads=threads)
+    P = np.vstack(pending) if pending else np.empty((0, rows.X.shape[1]))
+    posterior = base.with_pending(P)
+    y_best = float(np.min(rows.y))
+    y_floor = y_best - float(np.max(rows.y) - y_best)
+    modelled = sorted(set(int(i) for i in rows.trial_ids))
+    u = {t.id: encode(t) for t in trials}
+    final: dict[int, tuple[float, float]] = {}
+    if modelled:
+        Q = np.column_stack([np.stack([u[i] for i in modelled]), np.ones(len(modelled))])
+        mean, var = base.predict(Q, noise=True)
+        final = {i: (float(m), float(v)) for i, m, v in zip(modelled, mean, var)}
+    top = sorted(final, key=lambda i: (final[i][0], i))[:TOP]
+    log_rates = {t.id: math.log(max(t.cost, 1e-12) / t.budget) for t in trials
+                 if t.observations and t.budget > 0}
+    return CurveState(model, rows, posterior, base, y_best, y_floor, final, top, u, log_rates,
+                      threads)
