@@ -8,6 +8,7 @@ processes appended first, so a study opened in another process stays current.
 from __future__ import annotations
 
 import shutil
+from importlib.metadata import entry_points
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -23,13 +24,16 @@ from hpo.core.protocols import RecordedDecision, RecordedStart, Scheduler, Study
 from hpo.core.scale import Scaling
 from hpo.core.trial import Observation, Ticket, Trial
 from hpo.core.types import Fidelity, Objective
-from hpo.errors import StorageError
+from hpo.errors import HPOError, SpaceError, StorageError
 from hpo.journal.events import decode_metrics
 from hpo.journal.fold import Fold
 from hpo.journal.ownership import owner_alive
 from hpo.journal.replay import check_replayed
 from hpo.journal.storage import Storage
 from hpo.space.search_space import SearchSpace
+
+
+RECOMMENDERS = "scaletune.recommenders"
 
 
 class StudyState:
@@ -110,6 +114,27 @@ class StudyState:
     def counts(self) -> dict[str, int]:
         """Trials per status string (``TrialStatus`` members index it too)."""
         return analysis.status_counts(self._fold.trials.values())
+
+    def recommend(self, *, seed: int = 0) -> Any:
+        """Settings to run at the scaling target, with predicted loss and drift intervals.
+
+        Fits the μP-aware scaling model (the ``scaletune.recommenders`` entry point named
+        ``"scaling"``, by default ``searchers.scaling_recommend:recommend``) to the ended
+        trials; returns its ``Recommendation`` (``.to_json()`` for a plain dict).
+
+        Raises:
+            SpaceError: the study has no :class:`~hpo.core.scale.Scaling`.
+            HPOError: no recommender is installed, or too few successful runs.
+        """
+        if self.scaling is None:
+            raise SpaceError("recommend() needs a scaling study: pass Study(..., scaling=...)")
+        found = [ep for ep in entry_points(group=RECOMMENDERS) if ep.name == "scaling"]
+        if not found:
+            raise HPOError(f"no 'scaling' recommender in the {RECOMMENDERS!r} entry points; "
+                           "is scaletune installed (pip install -e .)?")
+        recommender = found[0].load()
+        return recommender(list(self.trials.values()), self.space, self.scaling,
+                           self.objective, seed=seed)
 
     @contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[None]:

@@ -139,3 +139,28 @@ def test_scaling_data_splits_failures():
 def test_v6_coverage_of_fifty_replicates(kind):
     result = coverage(kind, 50)
     assert result["coverage_lr_width"] >= 0.9, result
+
+
+def test_study_recommend_uses_the_installed_scaling_recommender():
+    problem = make_problem("mup", 5)
+    runs = sweep(problem, np.random.default_rng(6))
+
+    class Replay(hpo.Scheduler):  # starts the recorded sweep, run by run
+        def next_action(self, view):
+            if view.next_trial_id >= len(runs):
+                return None
+            run = runs[view.next_trial_id]
+            return hpo.Start(dict(run.config), None, scale=dict(run.scale))
+
+        def on_result(self, trial, obs):
+            return hpo.Verdict.cont()
+
+    study = hpo.Study(problem.space, "loss", method=Replay(), seed=0, scaling=problem.scaling)
+    while (ticket := study.ask()) is not None:
+        study.tell(ticket.trial_id, {"loss": runs[ticket.trial_id].loss})
+    with torch.random.fork_rng():
+        torch.set_num_threads(1)
+        rec = study.recommend(seed=0)
+    assert set(rec.to_json()["config"]) >= {"lr"}
+    with pytest.raises(hpo.SpaceError, match="scaling study"):
+        hpo.Study(problem.space, "loss", seed=0).recommend()

@@ -181,6 +181,7 @@ def wandb_history(run_file):
     return rows
 
 
+@pytest.mark.slow  # W&B starts a service process per run (about 10 s)
 def test_wandb_offline_runs_hold_the_reports(tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")
