@@ -16,15 +16,19 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--runslow", action="store_true", default=False, help="run slow tests")
+    parser.addoption("--runbench", action="store_true", default=False,
+                     help="run benchmark-grade statistical tests (many replicates; minutes "
+                          "each; their figures are also produced by the benchmark scripts)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--runslow"):
-        return
-    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    skip_bench = pytest.mark.skip(reason="benchmark-grade: run with --runbench")
+    skip_slow = pytest.mark.skip(reason="slow: run with --runslow")
     for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+        if "benchmark" in item.keywords and not config.getoption("--runbench"):
+            item.add_marker(skip_bench)
+        elif "slow" in item.keywords and not config.getoption("--runslow"):
+            item.add_marker(skip_slow)
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
+TRANSFER_EPILOGUE = """
+assert advice.verdicts["lr"] == "transfers", advice.verdicts
+assert abs(math.log2(advice.config["lr"]) + 8.0) < 1.0, advice.config
+"""
+CONDITIONAL_EPILOGUE = """
+assert len(result.study) == 20
+assert all(("momentum" in t.config) == (t.config["optimizer"] == "sgd")
+           for t in result.study.trials.values())
+"""
 ONE_CALL_EPILOGUE = """
 assert len(result.study) == 50 and result.best_value is not None
 """
@@ -103,6 +112,8 @@ FILLS = {
     "trial.load_checkpoint()": (MULTI_FIDELITY, MULTI_FIDELITY_EPILOGUE, [pytest.mark.slow],
                                 300),
     "study.ask()": (ASK_TELL, ASK_TELL_EPILOGUE, [], 120),
+    'method="transfer"': ("", TRANSFER_EPILOGUE, [pytest.mark.slow], 600),
+    'method="bo", max_trials=20': ("", CONDITIONAL_EPILOGUE, [], 300),
     'backend="ray"': (RAY_OBJECTIVE, RAY_EPILOGUE, [pytest.mark.ray, pytest.mark.slow], 600),
     "ray_components": (RAY_TUNER, RAY_TUNER_EPILOGUE, [pytest.mark.ray, pytest.mark.slow], 600),
 }

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpo.core.methods import Method
+from hpo.core.scale import Scaling
 from hpo.core.study import Study
 from hpo.core.trial import Trial
 from hpo.core.types import Config, Direction, Fidelity
@@ -53,7 +54,7 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
          ray_address: str | None = None, max_failures: int = 0,
          trial_timeout_s: float | None = None,
          max_relaunches: int = MAX_RELAUNCHES,
-         callbacks: list[Any] | None = None) -> TuneResult:
+         callbacks: list[Any] | None = None, scaling: Scaling | None = None) -> TuneResult:
     """Tune ``objective`` over ``space`` and return the best config and all results.
 
     Args:
@@ -87,6 +88,9 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
             a local Ray runtime, or the cluster at ``ray_address``). With Ray:
             ``resources`` per trial (``{"cpu": 1, "gpu": 0.5}``), ``max_concurrent`` trials
             (default: what the resources allow), ``max_failures`` retries of a crashed trial.
+        scaling: the scale axes, target and proxy ladder of a scaling study
+            (:class:`~hpo.core.scale.Scaling`); each trial then runs at a scale the method
+            picks (``trial.scale``), e.g. with ``method="transfer"``.
         callbacks: :class:`~hpo.execution.callbacks.Callback` objects (e.g. the trackers of
             :mod:`hpo.integrations.trackers`) told of every trial start, recorded report and
             end; their errors are warnings. Local backend only (with Ray Tune, pass
@@ -116,7 +120,7 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
         raise LimitError(f"trial_timeout_s={trial_timeout_s!r} is only supported by the local "
                          "backend")
     study = Study(space, ObjectiveSpec(metric, mode), method=method, fidelity=fidelity,
-                  seed=seed, storage=storage)
+                  seed=seed, storage=storage, scaling=scaling)
     if backend == "ray":
         from hpo.integrations.ray_backend import run_ray
 

@@ -92,7 +92,7 @@ def test_plots():
     assert plot_scaling(law_trials(), space=SPACE, n_boot=20) is not None
 
 
-@pytest.mark.slow
+@pytest.mark.benchmark
 def test_scaling_law_recovery_after_300_observations():
     """algorithms.md §4.11.5: lr* ∝ C^-0.3 and width* ∝ C^0.5 within ±0.1 (300 trials)."""
     from benchmarks.carbs_scaling import recovery

@@ -159,7 +159,7 @@ def test_recovery_beats_the_last_observed_value():
     assert np.mean(np.abs(z) < 1.2816) >= 0.55  # 80% intervals are not wildly overconfident
 
 
-@pytest.mark.slow
+@pytest.mark.benchmark
 def test_calibration_over_seeds():
     """z-scores of the final loss after 30% of each curve: mean ~ 0, sd ~ 1, 80% coverage in
     [0.65, 0.95] over 6 seeds x 20 curves (false-failure rate not measured; a few %)."""

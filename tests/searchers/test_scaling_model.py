@@ -134,7 +134,7 @@ def test_scaling_data_splits_failures():
         assert np.all(np.isfinite(data.y))
 
 
-@pytest.mark.slow
+@pytest.mark.benchmark
 @pytest.mark.parametrize("kind", ["mup", "sp"])
 def test_v6_coverage_of_fifty_replicates(kind):
     result = coverage(kind, 50)
