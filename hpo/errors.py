@@ -41,7 +41,7 @@ class UnknownTrialError(HPOError, KeyError):
 
 
 class TrialStateError(HPOError, RuntimeError):
-    """An operation that the trial's current status does not allow (e.g. report after completion)."""
+    """An operation the trial's current status does not allow (e.g. report after completion)."""
 
 
 class ReportError(HPOError, ValueError):

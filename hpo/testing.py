@@ -19,10 +19,10 @@ import numpy as np
 from hpo.core.decisions import Verdict
 from hpo.core.methods import Method
 from hpo.core.protocols import Searcher
-from hpo.space.search_space import SearchSpace
 from hpo.core.study import Study
 from hpo.core.trial import Observation, Trial, TrialStatus
 from hpo.core.types import Fidelity
+from hpo.space.search_space import SearchSpace
 
 
 def toy_loss(config: dict[str, Any], space: SearchSpace, budget: float) -> float:

@@ -27,10 +27,10 @@ import math
 import numpy as np
 
 from hpo.core.decisions import CONTINUE, Action, Resume, Start, Verdict
-from hpo.errors import MethodError
 from hpo.core.protocols import Searcher, StudyView
 from hpo.core.trial import Observation, Trial
 from hpo.core.types import Fidelity
+from hpo.errors import MethodError
 from schedulers.base import SearcherScheduler
 from schedulers.brackets import async_bracket_probabilities, check_eta, rung_levels
 

@@ -26,14 +26,13 @@ that made promotions to R much noisier on LCBench in our benchmark.
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 from hpo.core.decisions import CONTINUE, Action, Resume, Retire, Start, Verdict
-from hpo.errors import MethodError
 from hpo.core.protocols import StudyView
 from hpo.core.trial import Observation, Trial
 from hpo.core.types import Fidelity
+from hpo.errors import MethodError
 from schedulers.base import SearcherScheduler
 from schedulers.brackets import Bracket, hyperband_brackets
 from searchers.de import DifferentialEvolution
@@ -118,6 +117,7 @@ class DEHBScheduler(SearcherScheduler):
     def __init__(self, searcher: DifferentialEvolution, fidelity: Fidelity, *, eta: float = 3,
                  mode: str = "async", iterations: int | None = None) -> None:
         super().__init__(searcher, fidelity)
+        self.fidelity: Fidelity = fidelity
         if mode not in MODES:
             raise MethodError(f"DEHB mode must be one of {list(MODES)}, got {mode!r}")
         self.de = searcher
@@ -146,8 +146,8 @@ class DEHBScheduler(SearcherScheduler):
                 return action
         if self._active and self.mode == "sync":
             return None
-        bracket = self._open()
-        return None if bracket is None else self._job(bracket, view)
+        opened = self._open()
+        return None if opened is None else self._job(opened, view)
 
     def _job(self, bracket: DEHBBracket, view: StudyView) -> Action | None:
         if bracket.promoting:

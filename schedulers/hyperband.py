@@ -8,9 +8,9 @@ runs each as synchronous successive halving with promotions resumed from checkpo
 
 from __future__ import annotations
 
-from hpo.errors import MethodError
 from hpo.core.protocols import Searcher
 from hpo.core.types import Fidelity
+from hpo.errors import MethodError
 from schedulers.brackets import Bracket, hyperband_brackets
 from schedulers.successive_halving import SyncBracketScheduler
 

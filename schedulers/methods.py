@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hpo.errors import MethodError
 from hpo.core.methods import Method
 from hpo.core.protocols import Scheduler
+from hpo.core.types import Fidelity, Objective
+from hpo.errors import MethodError
 from hpo.rng import derive_seed
 from hpo.space.search_space import SearchSpace
-from hpo.core.types import Fidelity, Objective
 from schedulers.asha import VARIANTS, ASHAScheduler
 from schedulers.brackets import CONVENTIONS, check_eta, hyperband_brackets
 from schedulers.dehb import MODES, DEHBScheduler, population_sizes
@@ -23,7 +23,6 @@ from schedulers.hyperband import HyperbandScheduler
 from schedulers.successive_halving import SuccessiveHalvingScheduler
 from searchers.de import DifferentialEvolution, parse_strategy
 from searchers.random import RandomSearcher
-
 
 #: largest DEHB population (configs at one rung level): 3**10 is R / r_min = 59,049 at eta=3
 MAX_DEHB_POPULATION = 100_000
@@ -66,7 +65,7 @@ class SuccessiveHalving(Method):
 
     def build(self, space: SearchSpace, objective: Objective, fidelity: Fidelity | None,
               seed: int) -> Scheduler:
-        self.check(fidelity)
+        fidelity = self.required(fidelity)
         return SuccessiveHalvingScheduler(_random(space, seed), fidelity, eta=self.eta,
                                           halvings=self.halvings, convention=self.convention)
 
@@ -87,7 +86,7 @@ class Hyperband(Method):
 
     def build(self, space: SearchSpace, objective: Objective, fidelity: Fidelity | None,
               seed: int) -> Scheduler:
-        self.check(fidelity)
+        fidelity = self.required(fidelity)
         return HyperbandScheduler(_random(space, seed), fidelity, eta=self.eta,
                                   convention=self.convention, iterations=self.iterations)
 
@@ -113,7 +112,7 @@ class ASHA(Method):
 
     def build(self, space: SearchSpace, objective: Objective, fidelity: Fidelity | None,
               seed: int) -> Scheduler:
-        self.check(fidelity)
+        fidelity = self.required(fidelity)
         return ASHAScheduler(_random(space, seed), fidelity, eta=self.eta, variant=self.variant,
                              brackets=self.brackets, seed=derive_seed(seed, "brackets"))
 
@@ -141,7 +140,7 @@ class DEHB(Method):
 
     def build(self, space: SearchSpace, objective: Objective, fidelity: Fidelity | None,
               seed: int) -> Scheduler:
-        self.check(fidelity)
+        fidelity = self.required(fidelity)
         brackets = hyperband_brackets(fidelity.min, fidelity.max, self.eta,
                                       convention="hpbandster", integer=fidelity.integer)
         sizes = population_sizes(brackets)

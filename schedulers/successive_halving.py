@@ -18,10 +18,10 @@ from abc import abstractmethod
 from collections import deque
 
 from hpo.core.decisions import CONTINUE, Action, Resume, Retire, Start, Verdict
-from hpo.errors import MethodError
 from hpo.core.protocols import Searcher, StudyView
 from hpo.core.trial import Observation, Trial
 from hpo.core.types import Fidelity
+from hpo.errors import MethodError
 from schedulers.base import SearcherScheduler
 from schedulers.brackets import Bracket, bracket_counts, check_eta, rung_levels
 

@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hpo.errors import MethodError
 from hpo.core.protocols import Searcher
-from hpo.space.search_space import SearchSpace
 from hpo.core.trial import Observation, Trial
 from hpo.core.types import Config
+from hpo.errors import MethodError
+from hpo.space.search_space import SearchSpace
 
 POOL_NEEDED = {"rand1": 3, "rand2": 5, "best1": 2, "best2": 4, "currenttobest1": 2,
                "randtobest1": 3, "rand2dir": 3}
@@ -154,7 +154,8 @@ class DifferentialEvolution(Searcher):
             outstanding children are all back: generational), ``"random"`` or ``"worst"``.
     """
 
-    def __init__(self, space: SearchSpace, sizes: Mapping[float | None, int], *, seed: int,
+    def __init__(self, space: SearchSpace, sizes: Mapping[float | None, int] | Mapping[float, int],
+                 *, seed: int,
                  mutation_factor: float = 0.5, crossover_prob: float = 0.5,
                  strategy: str = "rand1_bin", boundary: str = "random",
                  target_rule: str = "immediate") -> None:
@@ -219,11 +220,11 @@ class DifferentialEvolution(Searcher):
         """The best ``n`` evaluated members of ``low``'s population whose vectors are not in
         ``high``'s population yet, as ``(vector, trial id)`` (DEHB's first iteration)."""
         source, target = self.populations[low], self.populations[high]
-        present = [v for v in target.vectors if v is not None]
+        present: list[np.ndarray] = [v for v in target.vectors if v is not None]
         out = []
         for slot in source.ranked():
             vector, member = source.vectors[slot], source.trial_ids[slot]
-            if member is None or not math.isfinite(source.fitness[slot]):
+            if vector is None or member is None or not math.isfinite(source.fitness[slot]):
                 continue
             if any(v is vector or np.array_equal(v, vector) for v in present):
                 continue
@@ -258,7 +259,8 @@ class DifferentialEvolution(Searcher):
         source = self.populations[pool_budget]
         ranked = source.ranked()
         members = ranked[:pool_size] if pool_size else ranked
-        pool = [source.vectors[i] for i in members if source.vectors[i] is not target]
+        pool: list[np.ndarray] = [v for v in (source.vectors[i] for i in members)
+                                  if v is not None and v is not target]
         need = POOL_NEEDED[self.mutation]
         if len(pool) < need:
             pool += self._global_members(exclude=pool + [target], count=need - len(pool))

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from hpo.core.protocols import Searcher
-from hpo.space.search_space import SearchSpace
 from hpo.core.types import Config
+from hpo.space.search_space import SearchSpace
 
 
 class RandomSearcher(Searcher):

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Union
 
 from hpo.core.types import Config
 
@@ -87,4 +86,4 @@ class Retire:
     reason: str
 
 
-Action = Union[Start, Resume, Retire]
+Action = Start | Resume | Retire

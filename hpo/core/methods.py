@@ -52,6 +52,15 @@ class Method(ABC):
                 "(e.g. Fidelity('epochs', 1, 81))"
             )
 
+    def required(self, fidelity: Fidelity | None) -> Fidelity:
+        """``fidelity`` itself, or the :meth:`check` error if a multi-fidelity method lacks one."""
+        if fidelity is None:
+            raise MethodError(
+                f"method {self.name!r} is multi-fidelity: pass fidelity=Fidelity(name, min, max) "
+                "(e.g. Fidelity('epochs', 1, 81))"
+            )
+        return fidelity
+
     def params(self) -> dict[str, Any]:
         if dataclasses.is_dataclass(self):
             return dataclasses.asdict(self)

@@ -136,10 +136,11 @@ class Scaling:
             _positive(label, value)
         if isinstance(vocab, bool) or not isinstance(vocab, (int, float)) or vocab < 0:
             raise SpaceError(f"vocab must be a number >= 0, got {vocab!r}")
-        for field, value in (("axes", axes), ("parametrization", parametrization),
-                             ("cost", cost), ("param_coef", float(param_coef)),
-                             ("width_exponent", float(width_exponent)),
-                             ("depth_exponent", float(depth_exponent)), ("vocab", float(vocab))):
+        values: tuple[tuple[str, Any], ...] = (
+            ("axes", axes), ("parametrization", parametrization), ("cost", cost),
+            ("param_coef", float(param_coef)), ("width_exponent", float(width_exponent)),
+            ("depth_exponent", float(depth_exponent)), ("vocab", float(vocab)))
+        for field, value in values:
             object.__setattr__(self, field, value)
         object.__setattr__(self, "default", None)
         object.__setattr__(self, "default", self.check(default) if default is not None

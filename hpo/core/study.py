@@ -32,14 +32,13 @@ from typing import Any
 from hpo.core.actions import (
     ReadOnlyScheduler,
     action_event,
-    checked_verdict,
 )
 from hpo.core.decisions import Decision, Verdict
 from hpo.core.methods import Method, resolve_method
 from hpo.core.protocols import Scheduler
 from hpo.core.scale import Scaling
 from hpo.core.study_state import StudyState
-from hpo.core.trial import Observation, Ticket, Trial, TrialStatus
+from hpo.core.trial import Ticket, Trial, TrialStatus
 from hpo.core.types import Fidelity, Objective, check_cost, clean_metrics, resolve_budget
 from hpo.errors import (
     HPOWarning,
@@ -82,6 +81,8 @@ class Study(StudyState):
         storage: a directory path (journal + checkpoints on disk), a :class:`Storage`, or None
             (in memory). An existing journal is resumed if it describes the same study.
         meta: free-form JSON recorded in the header of a new journal (e.g. CLI run options).
+        warm_start: other studies' directories or a results DataFrame to start from (a new
+            journal only; see :meth:`add_results`).
 
     Raises:
         StorageError: the journal belongs to a different study, is corrupt, or is newer.
@@ -93,7 +94,7 @@ class Study(StudyState):
                  method: str | Method | Scheduler = "random", fidelity: Fidelity | None = None,
                  seed: int | None = None, storage: Storage | str | os.PathLike[str] | None = None,
                  meta: Mapping[str, Any] | None = None,
-                 scaling: Scaling | None = None) -> None:
+                 scaling: Scaling | None = None, warm_start: Any = None) -> None:
         self.space = space if isinstance(space, SearchSpace) else SearchSpace.from_dict(space)
         self.objective = objective if isinstance(objective, Objective) else Objective(objective)
         if fidelity is not None and not isinstance(fidelity, Fidelity):
@@ -126,6 +127,8 @@ class Study(StudyState):
                 self._storage.append([self.header], durable=True)
             for event in events[1:]:
                 self._replay(event)
+        if warm_start is not None and not events:  # resumed: its enqueue events replayed
+            self.add_results(warm_start)
 
     def _build(self, method: str | Method | Scheduler) -> tuple[Method | None, Scheduler]:
         if isinstance(method, Scheduler):
@@ -189,10 +192,20 @@ class Study(StudyState):
         Raises:
             InvalidConfigError: ``config`` is not in the search space (names the value).
         """
-        event = {"e": "enqueue", "cfg": self.space.validate(config), "ts": time.time()}
+        event: dict[str, Any] = {"e": "enqueue", "cfg": self.space.validate(config),
+                                 "ts": time.time()}
         with self._transaction():
             self._storage.append([event], durable=True)
             self._queue.append(event["cfg"])
+
+    def add_results(self, results: Any, *, enqueue: int | None = 10) -> Any:
+        """Warm-start from other studies' directories (read-only) or a results DataFrame:
+        enqueue the ``enqueue`` best configs mapped into this space, and hand every mapped
+        result to a model-based searcher's ``add_prior`` (:mod:`hpo.core.warm_start`).
+        Returns the :class:`~hpo.core.warm_start.WarmStart`."""
+        from hpo.core.warm_start import add_results
+
+        return add_results(self, results, enqueue=enqueue)
 
     def _append_decided(self, events: list[dict[str, Any]], *, durable: bool) -> None:
         """Append events of a decision the scheduler already made. If the write fails, the
@@ -329,5 +342,3 @@ class Study(StudyState):
             return check_cost(cost)
         return now - mark if mark is not None else 0.0
 
-    def _verdict(self, trial: Trial, obs: Observation) -> Verdict:
-        return checked_verdict(self._scheduler, trial, obs, self.objective.metric)

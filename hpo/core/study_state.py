@@ -8,18 +8,18 @@ processes appended first, so a study opened in another process stays current.
 from __future__ import annotations
 
 import shutil
-from importlib.metadata import entry_points
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from hpo.analysis import views as analysis
-from hpo.core.actions import ReadOnlyScheduler, normalized_start, recorded_action
-from hpo.core.decisions import Start
+from hpo.core.actions import ReadOnlyScheduler, checked_verdict, normalized_start, recorded_action
+from hpo.core.decisions import Start, Verdict
 from hpo.core.protocols import RecordedDecision, RecordedStart, Scheduler, StudyView
 from hpo.core.scale import Scaling
 from hpo.core.trial import Observation, Ticket, Trial
@@ -31,7 +31,6 @@ from hpo.journal.ownership import owner_alive
 from hpo.journal.replay import check_replayed
 from hpo.journal.storage import Storage
 from hpo.space.search_space import SearchSpace
-
 
 RECOMMENDERS = "scaletune.recommenders"
 
@@ -49,6 +48,9 @@ class StudyState:
     _queue: deque[dict[str, Any]]
     _marks: dict[int, float]
     _broken: str | None
+
+    def _verdict(self, trial: Trial, obs: Observation) -> Verdict:
+        return checked_verdict(self._scheduler, trial, obs, self.objective.metric)
 
     @property
     def trials(self) -> Mapping[int, Trial]:

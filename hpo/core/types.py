@@ -26,11 +26,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Union
+from typing import Any
 
 from hpo.errors import FidelityError, ReportError
 
-ParamValue = Union[float, int, str, bool, None]
+ParamValue = float | int | str | bool | None
 Config = dict[str, Any]
 
 WORST_LOSS = math.inf
@@ -44,7 +44,7 @@ class Direction(Enum):
 
     @classmethod
     def parse(cls, value: Direction | str) -> Direction:
-        """Accept a ``Direction`` or one of ``"min"``, ``"minimize"``, ``"max"``, ``"maximize"``."""
+        """A ``Direction``, or one of ``"min"``, ``"minimize"``, ``"max"``, ``"maximize"``."""
         if isinstance(value, Direction):
             return value
         if isinstance(value, str):

@@ -35,15 +35,15 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from hpo.core.decisions import Verdict
-from hpo.errors import HPOError
 from hpo.core.trial import Ticket
 from hpo.core.types import Config
+from hpo.errors import HPOError
 
 Reporter = Callable[[int, dict[str, Any], Any, float], Verdict]
-CheckpointData = Union[bytes, Callable[[], bytes]]
+CheckpointData = bytes | Callable[[], bytes]
 
 BLOB = "checkpoint.bin"
 META = "checkpoint.json"

@@ -119,7 +119,8 @@ def tune(objective: Objective, space: SearchSpace | Mapping[str, Any], *,
     if backend == "ray" and trial_timeout_s is not None:
         raise LimitError(f"trial_timeout_s={trial_timeout_s!r} is only supported by the local "
                          "backend")
-    study = Study(space, ObjectiveSpec(metric, mode), method=method, fidelity=fidelity,
+    study = Study(space, ObjectiveSpec(metric, Direction.parse(mode)), method=method,
+                  fidelity=fidelity,
                   seed=seed, storage=storage, scaling=scaling)
     if backend == "ray":
         from hpo.integrations.ray_backend import run_ray

@@ -155,7 +155,7 @@ class RaySearcher(Searcher):
                     "the space to the Study only (or the same space to both)")
         return True
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:  # type: ignore[override]
         bridge = self._bridge
         study = bridge.study
         active = bridge.active()  # refreshes the study

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import re
 import time
 from collections.abc import Mapping
@@ -218,8 +219,14 @@ class MLflowLogger(Tracker):
         if self._experiment_id is None:
             client = self._mlflow()
             found = client.get_experiment_by_name(self.experiment)
-            self._experiment_id = (found.experiment_id if found is not None
-                                   else client.create_experiment(self.experiment))
+            if found is not None:
+                self._experiment_id = found.experiment_id
+            else:  # MLflow's file store draws the experiment id from the global `random`
+                state = random.getstate()
+                try:
+                    self._experiment_id = client.create_experiment(self.experiment)
+                finally:
+                    random.setstate(state)
         return self._experiment_id
 
     def _open(self, key: str, name: str, config: dict[str, Any]) -> Any:
@@ -286,10 +293,10 @@ class WandbLogger(Tracker):
         if self.dir is not None:
             Path(self.dir).mkdir(parents=True, exist_ok=True)
         run_id = re.sub(r"[^\w-]", "-", f"{self.group}-{key}")[-64:]
+        options: dict[str, Any] = {"mode": self.mode, **self.init_kwargs}
         return wandb.init(project=self.project, name=name, id=run_id, group=self.group,
                           config=config, dir=None if self.dir is None else str(self.dir),
-                          mode=self.mode, reinit="create_new", resume="allow",
-                          **self.init_kwargs)
+                          reinit="create_new", resume="allow", **options)
 
     def _log(self, run: Any, values: dict[str, float], step: int, timestamp: float) -> None:
         run.log(values, step=step)

@@ -168,7 +168,7 @@ def check_header(event: dict[str, Any], where: str) -> dict[str, Any]:
         raise StorageError(f"{where}: the first journal line must be a study header, got "
                            f"a {event.get('e')!r} event")
     schema = event.get("schema")
-    if not _is_int(schema):
+    if not isinstance(schema, int) or isinstance(schema, bool):
         raise StorageError(f"{where}: study header has no integer schema version: {schema!r}")
     if schema > SCHEMA_VERSION:
         raise StorageError(

@@ -8,5 +8,7 @@ from hpo.space.conditions import Condition
 from hpo.space.params import Categorical, Constant, Float, Int, Ordinal, Param, param_from_json
 from hpo.space.search_space import SearchSpace
 
-__all__ = ["Categorical", "Condition", "Constant", "Float", "Int", "Ordinal", "Param", "SearchSpace",
-           "param_from_json"]
+__all__ = [
+    "Categorical", "Condition", "Constant", "Float", "Int", "Ordinal", "Param", "param_from_json",
+    "SearchSpace"
+]

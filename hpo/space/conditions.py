@@ -1,10 +1,11 @@
 """Conditional parameters: a parameter that exists only when another one takes given values.
 
-As ConfigSpace's ``InCondition`` (and Ray Tune's nested choices) express it: ``Condition("momentum",
-"optimizer", ["sgd"])`` makes ``momentum`` *active* only in configs whose ``optimizer`` is
-``"sgd"``. Several conditions on one parameter must all hold (AND); a parameter whose parent is
-inactive is inactive too. Inactive parameters are absent from configs: they are not sampled, not
-validated and not reported; encoders put them at a fixed value.
+As ConfigSpace's ``InCondition`` (and Ray Tune's nested choices) express it:
+``Condition("momentum", "optimizer", ["sgd"])`` makes ``momentum`` *active* only in configs
+whose ``optimizer`` is ``"sgd"``. Several conditions on one parameter must all hold (AND); a
+parameter whose parent is inactive is inactive too. Inactive parameters are absent from
+configs: they are not sampled, not validated and not reported; encoders put them at a fixed
+value.
 
 Example:
     >>> from hpo import Categorical, Condition, Float, SearchSpace
