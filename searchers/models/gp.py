@@ -41,6 +41,7 @@ from gpytorch.constraints import GreaterThan  # type: ignore[import-untyped]
 from gpytorch.kernels import Kernel, ScaleKernel  # type: ignore[import-untyped]
 from gpytorch.mlls import ExactMarginalLogLikelihood  # type: ignore[import-untyped]
 from linear_operator.utils.errors import NanError, NotPSDError  # type: ignore[import-untyped]
+from linear_operator.utils.warnings import NumericalWarning  # type: ignore[import-untyped]
 
 DTYPE = torch.float64
 FIT_ERRORS = (ModelFittingError, NotPSDError, NanError, RuntimeError, ValueError)
@@ -50,7 +51,9 @@ FIT_ERRORS = (ModelFittingError, NotPSDError, NanError, RuntimeError, ValueError
 def torch_context(seed: int, threads: int) -> Iterator[None]:
     """Seeded, thread-pinned torch block that restores the global RNG and thread count."""
     previous = torch.get_num_threads()
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        # jitter added to a near-singular matrix is handled (and retried) here, not news
+        warnings.simplefilter("ignore", NumericalWarning)
         torch.manual_seed(seed)
         torch.set_num_threads(threads)
         try:
