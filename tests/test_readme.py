@@ -101,7 +101,7 @@ def train_fn(config):
                          checkpoint=Checkpoint.from_directory(directory))
 """
 RAY_TUNER_EPILOGUE = """
-assert len(study) == 200 and study.best() is not None
+assert len(study) == 12 and study.best() is not None
 assert study.space.names == ["x", "model/depth"]
 """
 
