@@ -10,6 +10,12 @@ writes them to ``results/gp_overhead.json``.
 
     python -m benchmarks.gp_overhead                    # defaults (threads=1)
     python -m benchmarks.gp_overhead --threads 2 --sizes 100 1000
+    python -m benchmarks.gp_overhead --peers             # + Syne Tune MOBSTER, Optuna GPSampler
+
+``--peers`` measures, in the same run, Syne Tune 0.13's ``MOBSTER`` and Optuna's
+``GPSampler`` with their defaults in their own virtualenvs (how they are fed and timed:
+``benchmarks/peers/peer_drivers/overhead.py``), and prints one table with the machine's load
+average (1-minute) before each measurement: the machine is shared, so it is part of the result.
 """
 
 from __future__ import annotations
@@ -72,18 +78,54 @@ def measure(n: int, decisions: int, settings: GPSettings, seed: int = 0) -> dict
             "seconds": times}
 
 
+PEERS = {"synetune": "synetune-mobster", "optuna": "optuna-gp"}
+
+
+def measure_peer(peer: str, sizes: list[int], decisions: int, seed: int = 0) -> list[dict]:
+    """A peer's seconds per suggestion, measured in its own virtualenv."""
+    from benchmarks.peers.adapter import PeerProcess
+    from benchmarks.peers.envs import ensure_env
+
+    process = PeerProcess(ensure_env(peer))
+    try:
+        return process.call({"op": "overhead", "peer": peer, "sizes": sizes,
+                             "decisions": decisions, "seed": seed})["results"]
+    finally:
+        process.close()
+
+
+def table(rows: dict[str, list[dict]], loads: dict[str, float]) -> str:
+    """Markdown: median (mean) seconds per suggestion per method and size."""
+    sizes = sorted({r["observations"] for results in rows.values() for r in results})
+    lines = ["| method | " + " | ".join(f"s @{n} obs median (mean, max)" for n in sizes)
+             + " | load avg (1 min) |", "|---" * (len(sizes) + 2) + "|"]
+    for name, results in rows.items():
+        by_n = {r["observations"]: r for r in results}
+        cells = [f"{by_n[n]['median_s']:.3f} ({by_n[n]['mean_s']:.3f}, {by_n[n]['max_s']:.3f})"
+                 if n in by_n else "-" for n in sizes]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {loads[name]:.2f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 1000])
     parser.add_argument("--decisions", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--max-rows", type=int, default=GPSettings().max_rows)
+    parser.add_argument("--peers", action="store_true",
+                        help="also Syne Tune MOBSTER and Optuna GPSampler, same run")
     parser.add_argument("--out", default="results/gp_overhead.json")
     args = parser.parse_args(argv)
     settings = GPSettings(threads=args.threads, max_rows=args.max_rows)
+    loads = {"ours (bo GPSearcher)": os.getloadavg()[0]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rows = [measure(n, args.decisions, settings) for n in args.sizes]
+    peers: dict[str, list[dict]] = {}
+    for peer, name in PEERS.items() if args.peers else ():
+        loads[name] = os.getloadavg()[0]
+        peers[name] = measure_peer(peer, args.sizes, args.decisions)
     for r in rows:
         print(f"n={r['observations']:5d}  mean {r['mean_s']:.3f} s  median {r['median_s']:.3f} s"
               f"  max {r['max_s']:.3f} s  (first, cold fit: {r['first_cold_fit_s']:.2f} s)")
@@ -92,8 +134,10 @@ def main(argv: list[str] | None = None) -> None:
     existing = json.loads(out.read_text()) if out.exists() else []
     existing.append({"settings": settings.__dict__, "machine": platform.machine(),
                      "cpus": os.cpu_count(), "torch": torch.__version__,
-                     "load_average": os.getloadavg(), "results": rows})
+                     "load_average": os.getloadavg(), "load_before": loads, "results": rows,
+                     "peers": peers})
     out.write_text(json.dumps(existing, indent=1))
+    print(table({"ours (bo GPSearcher)": rows, **peers}, loads))
     print(f"wrote {out}")
 
 

@@ -185,7 +185,8 @@ def markdown(table: dict[str, dict[str, dict[str, Any]]], title: str) -> str:
     for m in methods:
         ranks = [table[p][m]["rank"] for p in problems if table[p].get(m, {}).get("rank")]
         cells = [_cell_text(table[p][m]) if m in table[p] else "-" for p in problems]
-        lines.append(f"| {m} | " + " | ".join(cells) + f" | {_fmt(np.mean(ranks), 2) if ranks else '-'} |")
+        mean_rank = _fmt(np.mean(ranks), 2) if ranks else "-"
+        lines.append(f"| {m} | " + " | ".join(cells) + f" | {mean_rank} |")
     lines += ["", "## Details", "",
               ("| problem | method | runs | final regret ± 95% CI | speed-up (resource) | "
                "speed-up (sim. time) | mean rank | real s / run | decision ms |"),

@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
+import hpo
 from benchmarks.data import DataMissingError, data_path, data_root
 from benchmarks.problem import Problem
 from benchmarks.yahpo_meta import SCENARIO_META, TARGET_CHOICES
-import hpo
 from hpo import Categorical, Constant, Fidelity, Float, HPOError, Int, SearchSpace
 from hpo.core.types import Config
 

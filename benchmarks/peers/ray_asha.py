@@ -3,12 +3,14 @@
 The decisions are Ray's: every report is passed to ``AsyncHyperBandScheduler.on_trial_result``
 and its CONTINUE / STOP is obeyed; configs are sampled from the space's Ray Tune domains
 (``SearchSpace.to_ray``), as ``BasicVariantGenerator`` does. Ray draws its bracket with the
-*global* ``numpy.random`` (a known Ray defect); the adapter swaps in a per-run state around
-those calls so runs stay reproducible and the global state is left untouched.
+*global* ``numpy.random`` (a known Ray defect), and importing Ray draws from the global
+``random``; the adapter swaps in a per-run state around those calls (and restores ``random``
+around the import) so runs stay reproducible and the global states are left untouched.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -26,25 +28,33 @@ from hpo.space.search_space import SearchSpace
 
 
 class _IsolatedGlobalRNG:
-    """Run a block with a private ``numpy.random`` global state."""
+    """Run a block with private ``numpy.random`` and ``random`` global states."""
 
     def __init__(self, seed: int) -> None:
         self._state = np.random.RandomState(seed).get_state()
+        self._py_state = random.Random(seed).getstate()
 
     def __enter__(self) -> None:
         self._saved = np.random.get_state()
+        self._py_saved = random.getstate()
         np.random.set_state(self._state)
+        random.setstate(self._py_state)
 
     def __exit__(self, *exc: object) -> None:
-        self._state = np.random.get_state()
+        self._state, self._py_state = np.random.get_state(), random.getstate()
         np.random.set_state(self._saved)
+        random.setstate(self._py_saved)
 
 
 class RayASHAScheduler(Scheduler):
     """Adapter: Ray's ASHAScheduler decides, Ray's domains sample."""
 
     def __init__(self, space: SearchSpace, fidelity: Fidelity, seed: int, eta: int = 3) -> None:
-        from ray.tune.schedulers import ASHAScheduler
+        saved = random.getstate()  # importing Ray draws from the global ``random``
+        try:
+            from ray.tune.schedulers import ASHAScheduler
+        finally:
+            random.setstate(saved)
 
         self._ray = ASHAScheduler(time_attr="training_iteration", metric="loss", mode="min",
                                   max_t=fidelity.max, grace_period=fidelity.min,

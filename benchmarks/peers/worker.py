@@ -9,12 +9,15 @@ It must not import scaletune (which is not installed there). Requests and replie
     {"op": "report", "key": 3, "budget": 9, "loss": 0.12, "cost": 4.2, "final": true}
                                          -> {"decision": "continue" | "stop"}
     {"op": "end", "key": 3, "status": "failed"}                        -> {"ok": true}
+    {"op": "overhead", "peer": "optuna", "sizes": [100], "decisions": 5, "seed": 0}
+                                         -> {"results": [...]}  (peer_drivers/overhead.py)
 
 ``space`` is scaletune's parameter list (``SearchSpace.to_json()["params"]``). Each driver maps
 it to its library's own space type; losses are minimised. ``algo`` is the benchmark method's
 name (one peer family drives several methods); ``evaluations`` is the run's budget in full
-evaluations (SMAC sizes its initial design from it). The drivers live in ``peer_drivers/``,
-one module per peer family, imported only for the peer being run (this script's directory is
+evaluations (SMAC sizes its initial design from it). The drivers live in ``peer_drivers/``
+(``cs_peers``: DEHB and SMAC on ConfigSpace; ``native_peers``: Optuna and Syne Tune with their
+own space types), imported only for the peer being run (this script's directory is
 ``sys.path[0]``).
 """
 
@@ -27,10 +30,10 @@ import sys
 import time
 import traceback
 
-DRIVERS = {"dehb": ("peer_drivers.dehb_driver", "DEHBDriver"),
-           "optuna": ("peer_drivers.optuna_driver", "OptunaDriver"),
-           "smac": ("peer_drivers.smac_driver", "SMACDriver"),
-           "synetune": ("peer_drivers.synetune_driver", "SyneTuneDriver")}
+DRIVERS = {"dehb": ("peer_drivers.cs_peers", "DEHBDriver"),
+           "optuna": ("peer_drivers.native_peers", "OptunaDriver"),
+           "smac": ("peer_drivers.cs_peers", "SMACDriver"),
+           "synetune": ("peer_drivers.native_peers", "SyneTuneDriver")}
 
 
 def make_driver(request):
@@ -63,6 +66,11 @@ def main() -> None:
             elif op == "end":
                 driver.end(request["key"], request["status"])
                 reply = {"ok": True}
+            elif op == "overhead":  # decision-time benchmark (peer_drivers/overhead.py)
+                from peer_drivers.overhead import measure
+
+                reply = {"results": measure(request["peer"], request["sizes"],
+                                            request["decisions"], request.get("seed", 0))}
             elif op == "close":
                 return
             else:

@@ -88,7 +88,8 @@ def test_metrics():
     ranks = metrics.mean_ranks({"a": [0.1, 0.2], "b": [0.3, 0.2]})
     assert ranks == {"a": 1.25, "b": 1.75}
     mean, ci = metrics.mean_ci(np.array([[1.0, 2.0], [3.0, 4.0]]))
-    assert mean.tolist() == [2.0, 3.0] and ci[0] == pytest.approx(1.96 * math.sqrt(2) / math.sqrt(2))
+    assert mean.tolist() == [2.0, 3.0]
+    assert ci[0] == pytest.approx(1.96 * math.sqrt(2) / math.sqrt(2))
 
 
 def _non_resumable(name):
@@ -149,6 +150,7 @@ def test_geometric_levels():
     from benchmarks.bench_method import geometric_levels
     from hpo import Fidelity
 
-    assert geometric_levels(Fidelity("s", 0.05, 1.0, integer=False)) == pytest.approx([0.05, 0.15, 0.45])
+    fraction = Fidelity("s", 0.05, 1.0, integer=False)
+    assert geometric_levels(fraction) == pytest.approx([0.05, 0.15, 0.45])
     assert geometric_levels(Fidelity("n", 16, 500)) == [16, 48, 144, 432]
     assert geometric_levels(Fidelity("e", 1, 81)) == [1, 3, 9, 27]
