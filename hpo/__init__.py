@@ -18,7 +18,7 @@ from hpo.core.methods import Method, available_methods, register_method
 from hpo.core.protocols import Scheduler, Searcher, StudyView
 from hpo.core.scale import ScaleAxis, Scaling
 from hpo.core.study import Study
-from hpo.core.trial import Observation, Ticket, Trial, TrialStatus
+from hpo.core.trial import Observation, PriorObservation, Ticket, Trial, TrialStatus
 from hpo.core.types import Direction, Fidelity, Objective
 from hpo.errors import (
                         FidelityError,
@@ -52,7 +52,8 @@ __all__ = [
     "Direction", "Executor", "Fidelity", "FidelityError", "Float", "HPOError", "HPOWarning",
     "incumbent_trajectory", "InlineExecutor", "Int", "IntegrationError", "InvalidConfigError",
     "JournalStorage", "LimitError", "Limits", "MemoryStorage", "Method", "MethodError",
-    "Objective", "Observation", "Ordinal", "ProcessPoolExecutor", "register_method", "ReplayError",
+    "Objective", "Observation", "Ordinal", "PriorObservation", "ProcessPoolExecutor",
+    "register_method", "ReplayError",
     "ReportError", "Resume", "Retire", "run", "ScaleAxis", "Scaling", "Scheduler",
     "SchedulerError", "Searcher", "SearchSpace", "SpaceError", "Start", "Storage", "StorageError",
     "Study", "StudyView", "Ticket", "Trial", "TrialHandle", "TrialStateError", "TrialStatus",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 from hpo.core.decisions import Verdict
 from hpo.core.protocols import RecordedStart, Scheduler, Searcher, StudyView
-from hpo.core.trial import Observation, Trial
+from hpo.core.trial import Observation, PriorObservation, Trial
 from hpo.core.types import Config, Fidelity
 
 
@@ -40,6 +41,10 @@ class SearcherScheduler(Scheduler):
         if config is None:
             self._exhausted = True  # idempotent: a None from next_action stays side-effect free
         return config
+
+    def add_prior(self, observations: Sequence[PriorObservation]) -> bool:
+        """Warm-start results go to the searcher (model-based ones use them as data)."""
+        return self.searcher.add_prior(observations)
 
     def decision_record(self) -> dict[str, Any] | None:
         """The searcher's record of its last suggestion (journaled with the start)."""

@@ -14,6 +14,9 @@
   with at least ``n_init`` rows (``2 * (dim + 1)`` by default, BOHB's effective minimum);
   random configs until one exists.
 
+**Warm start.** :meth:`add_prior` takes other studies' results (``Study.add_results``) as rows
+of the model, before this study's own; each one also shortens the Sobol design by one point.
+
 In every mode a fraction ``random_fraction`` of the model decisions is replaced by a uniform
 random config (robustness against a misleading model; drawn from the decision's generator).
 Running trials this searcher proposed and that have not reported their start budget yet are
@@ -52,6 +55,7 @@ from hpo import (
     HPOWarning,
     MethodError,
     Observation,
+    PriorObservation,
     Searcher,
     SearchSpace,
     Trial,
@@ -147,6 +151,7 @@ class GPSearcher(Searcher):
         self._target: dict[int, float | None] = {}
         self._pending: dict[int, tuple[np.ndarray, float | None]] = {}
         self._n_suggested = 0
+        self._n_prior = 0  # rows from other studies (add_prior)
         self._n_model = 0
         self._hypers: dict[str, list[float]] | None = None
         self._record: dict[str, Any] | None = None
@@ -196,6 +201,44 @@ class GPSearcher(Searcher):
         if pending is not None and obs.budget >= (pending[1] or 0) - _EPS:
             del self._pending[trial.id]
 
+    def add_prior(self, observations: Sequence[PriorObservation]) -> bool:
+        """Other studies' results become rows of the model (warm start).
+
+        Prior rows get negative row ids, sit before this study's own rows (so the row cap
+        drops them first, except the best) and are never re-proposed. ``single`` mode keeps
+        one row per config (its result at the highest budget; with a fidelity, only results at
+        the maximum budget); the multi-fidelity modes keep one row per config and rung level
+        (budgets below the lowest level are dropped). In ``single`` mode each prior row
+        replaces one point of the Sobol initial design. Called again with the same
+        observations when the journal is replayed, so a reopened study has the same rows.
+        """
+        best: dict[tuple[str, float | None], tuple[float, np.ndarray, float]] = {}
+        for obs in observations:
+            config = self.space.validate(obs.config)
+            budget = obs.budget
+            if self.mode == "single":
+                if (budget is not None and self.fidelity is not None
+                        and budget < self.fidelity.max * (1 - _EPS)):
+                    continue
+                level, rank = None, -math.inf if budget is None else float(budget)
+            else:
+                top = self.levels[-1] if budget is None else float(budget)
+                level = self._level_of(top)
+                if level is None:
+                    continue
+                rank = float(level)
+            key = (repr(sorted(config.items())), level)
+            if key not in best or rank >= best[key][0]:
+                best[key] = (rank, self.encoder.encode_one(config), float(obs.loss))
+        if not best:
+            return False
+        prior = {(-(self._n_prior + i + 1), level): (x, 1.0 if level is None else self._t(level),
+                                                    loss)
+                 for i, ((_, level), (_, x, loss)) in enumerate(best.items())}
+        self._n_prior += len(prior)
+        self._rows = {**prior, **self._rows}
+        return True
+
     def on_end(self, trial: Trial) -> None:
         pending = self._pending.pop(trial.id, None)
         self._target.pop(trial.id, None)
@@ -222,7 +265,7 @@ class GPSearcher(Searcher):
 
     def _decide(self, budget: float | None, seed: int,
                 rng: np.random.Generator) -> tuple[dict[str, Any], str, str]:
-        if self.mode == "single" and self._n_suggested < self.n_init:
+        if self.mode == "single" and self._n_suggested + self._n_prior < self.n_init:
             return self.space.decode(self._sobol[self._n_suggested]), "init", ""
         problem = self._problem()
         if problem is None:

@@ -43,6 +43,7 @@ from hpo import (
     HPOWarning,
     MethodError,
     Observation,
+    PriorObservation,
     Searcher,
     SearchSpace,
     Trial,
@@ -131,6 +132,30 @@ class CARBSSearcher(Searcher):
         else:
             self._failures[trial.id] = x
             self._results.pop(trial.id, None)
+
+    def add_prior(self, observations: Sequence[PriorObservation]) -> bool:
+        """Other studies' results with a known cost join the Pareto data (warm start): one
+        row per config, its result at the highest budget, under a negative row id (so they
+        count towards ``num_random_samples`` and may sit on the Pareto front); results
+        without a cost are ignored. Replayed with the journal like the study's own."""
+        best: dict[str, tuple[float, PriorObservation]] = {}
+        for obs in observations:
+            if obs.cost is None:
+                continue
+            key = repr(sorted(self.space.validate(obs.config).items()))
+            rank = math.inf if obs.budget is None else float(obs.budget)
+            if key not in best or rank >= best[key][0]:
+                best[key] = (rank, obs)
+        start = min([0, *self._results, *self._failures])
+        for i, (_, obs) in enumerate(best.values()):
+            x, row_id = self.basic(obs.config), start - i - 1
+            if math.isfinite(obs.loss):
+                self._results[row_id] = (x, -float(obs.loss),
+                                         max(float(obs.cost or 0.0), _MIN_COST),
+                                         dict(obs.config))
+            else:
+                self._failures[row_id] = x
+        return bool(best)
 
     def on_end(self, trial: Trial) -> None:
         self._pending.pop(trial.id, None)

@@ -12,13 +12,13 @@ recorded. All randomness comes from a ``numpy.random.Generator`` owned by the ob
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from hpo.core.decisions import Action, Verdict
-from hpo.core.trial import Observation, Trial, TrialStatus
+from hpo.core.trial import Observation, PriorObservation, Trial, TrialStatus
 from hpo.core.types import Config, Fidelity, Objective
 
 if TYPE_CHECKING:
@@ -149,6 +149,15 @@ class Searcher(ABC):
     def observe(self, trial: Trial, obs: Observation) -> None:
         """Record a result (default: ignore)."""
 
+    def add_prior(self, observations: Sequence[PriorObservation]) -> bool:
+        """Take other studies' results as prior data (warm start); True if used.
+
+        Called when the study journals a ``prior`` event (``Study.add_results``) and again,
+        at the same point, whenever the journal is replayed, so a searcher may fold them
+        into its model like its own observations. Default: ignore them (False).
+        """
+        return False
+
     def on_end(self, trial: Trial) -> None:
         """The trial ended (default: ignore)."""
 
@@ -178,6 +187,12 @@ class Scheduler(ABC):
 
     def on_end(self, trial: Trial) -> None:
         """Bookkeeping for a trial that reached COMPLETED, STOPPED or FAILED."""
+
+    def add_prior(self, observations: Sequence[PriorObservation]) -> bool:
+        """Other studies' results as prior data (see :meth:`Searcher.add_prior`); True if
+        used. Default: ignore them (False); the built-in schedulers hand them to their
+        searcher."""
+        return False
 
     def decision_record(self) -> dict[str, Any] | None:
         """JSON state behind the last action returned (journaled with it); default None.

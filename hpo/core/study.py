@@ -207,6 +207,34 @@ class Study(StudyState):
 
         return add_results(self, results, enqueue=enqueue)
 
+    def add_prior(self, observations: Any) -> bool:
+        """Hand other studies' results to the scheduler as prior data, journaled first.
+
+        ``observations``: a :class:`~hpo.core.warm_start.WarmStart` or a sequence of
+        :class:`~hpo.PriorObservation` (configs in this space). They are written as one
+        ``prior`` event and replayed at the same point when the study is reopened. Returns
+        whether the method uses them (``bo``, ``mobster``, ``hyperband-bo``; others ignore
+        them). :meth:`add_results` calls this; call it directly to add prior data without
+        enqueueing configs.
+
+        Raises:
+            WarmStartError: an item is not a PriorObservation.
+            InvalidConfigError: a config is not in this space (names the value).
+        """
+        from hpo.core.warm_start import WarmStart, checked_prior, prior_event
+
+        warm = checked_prior(observations, self.space)
+        if not warm.observations:
+            return False
+        event = prior_event(WarmStart(warm.observations))
+        with self._transaction():
+            self._storage.append([event], durable=True)
+            try:
+                return bool(self._scheduler.add_prior(list(warm.observations)))
+            except BaseException as err:
+                self._broken = f"{type(err).__name__} in the scheduler's add_prior: {err}"
+                raise
+
     def _append_decided(self, events: list[dict[str, Any]], *, durable: bool) -> None:
         """Append events of a decision the scheduler already made. If the write fails, the
         scheduler's state is ahead of the journal: this object refuses further calls (the

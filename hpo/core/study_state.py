@@ -24,6 +24,7 @@ from hpo.core.protocols import RecordedDecision, RecordedStart, Scheduler, Study
 from hpo.core.scale import Scaling
 from hpo.core.trial import Observation, Ticket, Trial
 from hpo.core.types import Fidelity, Objective
+from hpo.core.warm_start import prior_from_event
 from hpo.errors import HPOError, SpaceError, StorageError
 from hpo.journal.events import decode_metrics
 from hpo.journal.fold import Fold
@@ -186,6 +187,8 @@ class StudyState:
             self._apply_end(event)
         elif kind == "enqueue":
             self._queue.append(event["cfg"])
+        elif kind == "prior":
+            self._scheduler.add_prior(prior_from_event(event))
         else:
             raise StorageError(f"unexpected {kind!r} event after the journal header")
 

@@ -84,6 +84,29 @@ class Observation:
 
 
 @dataclass(frozen=True, slots=True)
+class PriorObservation:
+    """One result of another study, mapped into this study's space and objective (warm start:
+    :mod:`hpo.core.warm_start`); model-based searchers take these as prior data.
+
+    Attributes:
+        config: the config in the new space.
+        budget: its budget (None when the new study has no fidelity: a final result).
+        loss: the new objective's loss (lower is better; ``inf`` for a non-finite metric).
+        metrics: every metric reported with it.
+        source: where it came from (a study directory or ``"dataframe"``).
+        cost: the trial's cumulative cost up to this result, where known (cost-aware
+            searchers such as CARBS use only results that have one).
+    """
+
+    config: Config
+    budget: float | None
+    loss: float
+    metrics: Mapping[str, float]
+    source: str
+    cost: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Trial:
     """An immutable snapshot of a trial. The study replaces it on every event."""
 

@@ -15,50 +15,37 @@ The mapped results are used twice:
 * **enqueued configs** (every method, random search included): the ``enqueue`` best distinct
   configs, best first, are evaluated by the first new trials (journaled ``enqueue`` events, so
   a resumed study replays them);
-* **prior observations** for model-based searchers: handed to ``add_prior(observations)`` of the
-  scheduler or of its ``searcher``, where one defines it (not journaled yet: see
-  :func:`feed_prior`).
+* **prior observations** for model-based searchers: journaled as one ``prior`` event (every
+  mapped result: config, budget, loss, metrics, source), then handed to the scheduler's
+  ``add_prior`` (the built-in ones pass them to their searcher: ``bo``, ``mobster`` and
+  ``hyperband-bo`` fit them with their own rows). Replaying the journal hands the same
+  observations over at the same point, so a reopened study decides as the uninterrupted one.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hpo.core.trial import PriorObservation
 from hpo.core.types import Config, Fidelity, Objective
 from hpo.errors import HPOError, InvalidConfigError, ReportError
+from hpo.journal.events import decode_metrics, encode_metrics
 from hpo.space.params import Constant
 from hpo.space.search_space import SearchSpace
 
 __all__ = ["PriorObservation", "WarmStart", "WarmStartError", "add_results", "collect",
-           "feed_prior", "from_dataframe", "from_studies", "map_config"]
+           "checked_prior", "from_dataframe", "from_studies", "map_config", "prior_event",
+           "prior_from_event"]
 
 
 class WarmStartError(HPOError, ValueError):
     """Results that cannot warm-start a study (an unknown source, a study that is not there)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PriorObservation:
-    """One result of another study, mapped into this study's space and objective.
-
-    Attributes:
-        config: the config in the new space.
-        budget: its budget (None when the new study has no fidelity: a final result).
-        loss: the new objective's loss (lower is better; ``inf`` for a non-finite metric).
-        metrics: every metric reported with it.
-        source: where it came from (a study directory or ``"dataframe"``).
-    """
-
-    config: Config
-    budget: float | None
-    loss: float
-    metrics: Mapping[str, float]
-    source: str
 
 
 @dataclass(frozen=True)
@@ -115,7 +102,7 @@ def _budget(budget: Any, fidelity: Fidelity | None) -> float | None | bool:
 
 def _observation(config: Mapping[str, Any], metrics: Mapping[str, Any], budget: Any,
                  space: SearchSpace, objective: Objective, fidelity: Fidelity | None,
-                 source: str) -> PriorObservation | None:
+                 source: str, cost: Any = None) -> PriorObservation | None:
     mapped = map_config(config, space)
     at = _budget(budget, fidelity)
     if mapped is None or at is False:
@@ -125,7 +112,10 @@ def _observation(config: Mapping[str, Any], metrics: Mapping[str, Any], budget: 
         loss = objective.loss(clean)
     except ReportError:
         return None
-    return PriorObservation(mapped, at, loss, clean, source)
+    spent = None if _missing(cost) else float(_plain(cost))
+    if spent is not None and not (math.isfinite(spent) and spent >= 0):
+        spent = None
+    return PriorObservation(mapped, at, loss, clean, source, spent)
 
 
 def from_studies(directories: Iterable[str | os.PathLike[str]], space: SearchSpace,
@@ -147,7 +137,7 @@ def from_studies(directories: Iterable[str | os.PathLike[str]], space: SearchSpa
             for obs in chosen:
                 budget = obs.budget if old.fidelity is not None else None
                 prior = _observation(trial.config, obs.metrics, budget, space, objective,
-                                     fidelity, str(path))
+                                     fidelity, str(path), obs.cost)
                 if prior is None:
                     skipped += 1
                 else:
@@ -173,10 +163,11 @@ def from_dataframe(frame: Any, space: SearchSpace, objective: Objective,
                 metrics[objective.metric] = row["value"]
         else:
             config = {k: v for k, v in row.items() if k in space}
-            metrics = {k: v for k, v in row.items() if k not in space and k != "budget"
+            metrics = {k: v for k, v in row.items() if k not in space
+                       and k not in ("budget", "cost")
                        and isinstance(_plain(v), (int, float)) and not isinstance(v, bool)}
         prior = _observation(config, metrics, row.get("budget"), space, objective, fidelity,
-                             "dataframe")
+                             "dataframe", row.get("cost"))
         if prior is None:
             skipped += 1
         else:
@@ -201,19 +192,48 @@ def collect(source: Any, space: SearchSpace, objective: Objective, fidelity: Fid
                          f"got {source!r}")
 
 
-def feed_prior(scheduler: Any, warm: WarmStart) -> bool:
-    """Hand ``warm.observations`` to ``add_prior`` of the scheduler or of its ``searcher``;
-    False when neither defines it.
+def checked_prior(observations: Any, space: SearchSpace) -> WarmStart:
+    """``observations`` (a WarmStart or PriorObservations) with every config validated."""
+    if isinstance(observations, WarmStart):
+        items: list[Any] = list(observations.observations)
+    elif isinstance(observations, Iterable) and not isinstance(observations, (str, Mapping)):
+        items = list(observations)
+    else:
+        raise WarmStartError(f"prior data must be a WarmStart or a list of PriorObservation, "
+                             f"got {observations!r:.80}")
+    out = []
+    for obs in items:
+        if not isinstance(obs, PriorObservation):
+            raise WarmStartError(f"prior data must hold PriorObservation items, got {obs!r:.80}")
+        config = space.validate(obs.config)
+        out.append(PriorObservation(config, obs.budget, obs.loss, obs.metrics, obs.source,
+                                    obs.cost))
+    return WarmStart(tuple(out))
 
-    The prior is not journaled: a searcher that uses it must make its decisions replayable
-    from its decision records (or the study must journal the prior, see the module notes).
-    """
-    for owner in (scheduler, getattr(scheduler, "searcher", None)):
-        add = getattr(owner, "add_prior", None)
-        if callable(add):
-            add(list(warm.observations))
-            return True
-    return False
+
+def prior_event(warm: WarmStart) -> dict[str, Any]:
+    """The journal's ``prior`` event for ``warm.observations`` (strict JSON: a non-finite
+    loss or metric is written by name, as in reports)."""
+    rows = []
+    for obs in warm.observations:
+        row: dict[str, Any] = {"cfg": dict(obs.config), "b": obs.budget,
+                               "l": encode_metrics({"l": obs.loss})["l"],
+                               "m": encode_metrics(dict(obs.metrics)), "src": obs.source}
+        if obs.cost is not None:
+            row["c"] = obs.cost
+        rows.append(row)
+    return {"e": "prior", "obs": rows, "ts": time.time()}
+
+
+def prior_from_event(event: Mapping[str, Any]) -> list[PriorObservation]:
+    """The observations of a journaled ``prior`` event (its fields already checked)."""
+    out = []
+    for row in event["obs"]:
+        loss = decode_metrics({"l": row["l"]})["l"]
+        out.append(PriorObservation(dict(row["cfg"]), row["b"], float(loss),
+                                    decode_metrics(row.get("m") or {}), str(row.get("src", "")),
+                                    row.get("c")))
+    return out
 
 
 def add_results(study: Any, source: Any, *, enqueue: int | None = 10) -> WarmStart:
@@ -233,5 +253,6 @@ def add_results(study: Any, source: Any, *, enqueue: int | None = 10) -> WarmSta
                    open_study=type(study).open)
     for config in warm.configs(enqueue):
         study.enqueue(config)
-    feed_prior(study.scheduler, warm)
+    if warm.observations:
+        study.add_prior(warm)
     return warm

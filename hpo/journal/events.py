@@ -18,6 +18,9 @@ report     ``t``, ``b`` budget, ``m`` metrics, ``c`` cumulative cost, ``ts``, ``
            (``"c"``, ``"p"``, ``"s"``), ``r`` reason -- a result and its verdict, atomically
 end        ``t``, ``s`` status (completed / stopped / failed), ``r`` reason, ``ts`` -- ``tell``
 enqueue    ``cfg`` -- a user config that the next ``Start`` evaluates instead of the searcher's
+prior      ``obs`` a list of ``{cfg, b, l, m, src, c}`` (config, budget, loss, metrics, source,
+           cost) -- other studies' results handed to the scheduler's ``add_prior`` (warm
+           start); replayed at the same point
 =========  ===================================================================================
 
 Scheduler decisions (start, resume, retire, and the verdict inside report) are *checked* on
@@ -47,6 +50,7 @@ _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "report": (frozenset({"t", "b", "m", "c", "v"}), frozenset({"ts", "r"})),
     "end": (frozenset({"t", "s"}), frozenset({"r", "ts"})),
     "enqueue": (frozenset({"cfg"}), frozenset({"ts"})),
+    "prior": (frozenset({"obs"}), frozenset({"ts"})),
 }
 
 VERDICT_CODES = {Decision.CONTINUE: "c", Decision.PAUSE: "p", Decision.STOP: "s"}
@@ -131,6 +135,13 @@ def _is_metrics(v: Any) -> bool:
     return isinstance(v, dict) and all(isinstance(k, str) and _is_metric(x) for k, x in v.items())
 
 
+def _is_prior_row(v: Any) -> bool:
+    return (isinstance(v, dict) and isinstance(v.get("cfg"), dict)
+            and (v.get("b") is None or _is_num(v.get("b"))) and _is_metric(v.get("l"))
+            and _is_metrics(v.get("m", {})) and isinstance(v.get("src", ""), str)
+            and (v.get("c") is None or (_is_num(v.get("c")) and v["c"] >= 0)))
+
+
 def _opt(check: Any) -> Any:
     return lambda v: v is None or check(v)
 
@@ -151,6 +162,8 @@ _TYPES: dict[str, tuple[Any, str]] = {
     "c": (lambda v: _is_num(v) and v >= 0, "a number >= 0"),
     "v": (lambda v: isinstance(v, str), "a verdict code"),
     "s": (lambda v: isinstance(v, str), "a status"),
+    "obs": (lambda v: isinstance(v, list) and all(_is_prior_row(r) for r in v),
+            "a list of {cfg, b, l, m, src, c} objects"),
     "study.schema": (_is_int, "an int"),
     "study.space": (lambda v: isinstance(v, dict), "an object"),
     "study.objective": (lambda v: isinstance(v, dict), "an object"),

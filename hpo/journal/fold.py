@@ -112,7 +112,7 @@ class Fold:
             self.apply_report(event, updated, obs)
         elif kind == "end":
             self.apply_end(event)
-        elif kind != "enqueue":
+        elif kind not in ("enqueue", "prior"):
             self.apply_action(event)
 
     def apply_end(self, event: dict[str, Any]) -> Trial:

@@ -95,9 +95,13 @@ def test_budgets_and_a_model_based_prior(tmp_path):
 
         def add_prior(self, observations):
             got.extend(observations)
+            return True
 
     class Sched(hpo.Scheduler):
         searcher = Prior()
+
+        def add_prior(self, observations):
+            return self.searcher.add_prior(observations)
 
         def next_action(self, view):
             return None
@@ -105,11 +109,16 @@ def test_budgets_and_a_model_based_prior(tmp_path):
         def on_result(self, trial, obs):
             return hpo.Verdict.cont()
 
-    new = Study(SPACE, "loss", method=Sched(), fidelity=Fidelity("epochs", 1, 3), seed=0)
+    new = Study(SPACE, "loss", method=Sched(), fidelity=Fidelity("epochs", 1, 3), seed=0,
+                storage=tmp_path / "new")
     warm = new.add_results(tmp_path / "old", enqueue=0)
     recorded = [o for t in old.trials.values() for o in t.observations if o.budget <= 3]
     assert got == list(warm.observations) and len(got) == len(recorded)
     assert all(o.budget <= 3 and math.isfinite(o.loss) for o in got)
+    got.clear()  # the prior is journaled: a replay hands the same observations over again
+    Study(SPACE, "loss", method=Sched(), fidelity=Fidelity("epochs", 1, 3), seed=0,
+          storage=tmp_path / "new")
+    assert got == list(warm.observations)
 
 
 @pytest.mark.parametrize("bad", [42, {"x": 1}, [1, 2]])
