@@ -36,6 +36,7 @@ from hpo.errors import (
                         TrialStateError,
                         UnknownTrialError,
 )
+from hpo.execution.callbacks import Callback
 from hpo.execution.executors import Executor, InlineExecutor, ProcessPoolExecutor
 from hpo.execution.handle import TrialHandle
 from hpo.execution.loop import Limits, run
@@ -48,8 +49,9 @@ from hpo.space.search_space import SearchSpace
 __version__ = "0.1.0"
 
 __all__ = [
-    "available_methods", "best_trial", "Categorical", "Condition", "Constant", "Decision",
-    "Direction", "Executor", "Fidelity", "FidelityError", "Float", "HPOError", "HPOWarning",
+    "Callback", "available_methods", "best_trial", "Categorical", "Condition", "Constant",
+    "Decision", "Direction", "Executor", "Fidelity", "FidelityError", "Float", "HPOError",
+    "HPOWarning",
     "incumbent_trajectory", "InlineExecutor", "Int", "IntegrationError", "InvalidConfigError",
     "JournalStorage", "LimitError", "Limits", "MemoryStorage", "Method", "MethodError",
     "Objective", "Observation", "Ordinal", "PriorObservation", "ProcessPoolExecutor",

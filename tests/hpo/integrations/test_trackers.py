@@ -273,3 +273,21 @@ def test_trackers_need_their_framework(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "mlflow", None)
     with warnings.catch_warnings(), pytest.raises(hpo.IntegrationError, match="mlflow"):
         MLflowLogger(tmp_path.as_uri())
+
+
+def test_the_callback_base_is_exported_as_documented():
+    import hpo
+
+    seen = []
+
+    class Printer(hpo.Callback):
+        def on_report(self, trial, obs):
+            seen.append((trial.id, obs.metrics["loss"]))
+
+    def objective(trial):
+        return (trial.config["x"] - 0.3) ** 2
+
+    result = hpo.tune(objective, {"x": hpo.Float("x", 0.0, 1.0)}, max_trials=3, seed=0,
+                      callbacks=[Printer()])
+    assert hpo.Callback is Callback
+    assert [tid for tid, _ in seen] == sorted(t.id for t in result.study.trials.values())
