@@ -43,6 +43,7 @@ class Ours(BenchMethod):
 
 def _ours() -> dict[str, BenchMethod]:
     from schedulers import ASHA
+    from schedulers.model_based import MOBSTER
 
     methods: dict[str, BenchMethod] = {
         "random": Ours("random", resolve_method("random")),
@@ -53,6 +54,8 @@ def _ours() -> dict[str, BenchMethod]:
         "de": Ours("de", resolve_method("de")),
         "bo": Ours("bo", resolve_method("bo")),
         "mobster": Ours("mobster", resolve_method("mobster")),
+        "mobster-log-t": Ours("mobster-log-t", MOBSTER(kernel="default")),
+        "mobster-exp-decay": Ours("mobster-exp-decay", MOBSTER(kernel="exp-decay-sum")),
         "hyperband-bo": Ours("hyperband-bo", resolve_method("hyperband-bo")),
     }
     return methods

@@ -18,9 +18,9 @@ during model work (bitwise reproducibility needs the same count on resume).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from hpo import Fidelity, Method, MethodError, Objective, Scheduler, SearchSpace
+from hpo import Fidelity, Method, Objective, Scheduler, SearchSpace
 from hpo.rng import derive_seed
 from schedulers.asha import ASHAScheduler
 from schedulers.brackets import check_eta, rung_levels
@@ -31,35 +31,12 @@ from searchers.bo import GPSearcher, GPSettings
 
 
 @dataclass(frozen=True)
-class _GPOptions(Method):
-    """The GP knobs shared by the three recipes (see :class:`~searchers.bo.GPSettings`)."""
-
-    n_init: int | None = None
-    random_fraction: float = 0.0
-    refit_every: int = 10
-    max_rows: int = 300
-    fit_maxiter: int = 100
-    warm_maxiter: int = 15
-    n_candidates: int = 256
-    n_refine: int = 1
-    mc_samples: int = 64
-    threads: int = 1
-
-    def __post_init__(self) -> None:
-        self.settings()
+class _GPOptions(GPSettings, Method):
+    """The GP knobs shared by the three recipes: the fields of
+    :class:`~searchers.bo.GPSettings` (validated by it), journaled with the method."""
 
     def settings(self) -> GPSettings:
-        return GPSettings(n_init=self.n_init, random_fraction=self.random_fraction,
-                          refit_every=self.refit_every, max_rows=self.max_rows,
-                          fit_maxiter=self.fit_maxiter, warm_maxiter=self.warm_maxiter,
-                          n_candidates=self.n_candidates, n_refine=self.n_refine,
-                          mc_samples=self.mc_samples, threads=self.threads)
-
-    def _fidelity(self, fidelity: Fidelity | None) -> Fidelity:
-        self.check(fidelity)
-        if fidelity is None:
-            raise MethodError(f"method {self.name!r} needs a fidelity")
-        return fidelity
+        return GPSettings(**{f.name: getattr(self, f.name) for f in fields(GPSettings)})
 
     def searcher(self, space: SearchSpace, fidelity: Fidelity | None, seed: int, mode: str,
                  levels: list[float] | None = None) -> GPSearcher:
@@ -94,7 +71,7 @@ class MOBSTER(_GPOptions):
 
     def build(self, space: SearchSpace, objective: Objective, fidelity: Fidelity | None,
               seed: int) -> Scheduler:
-        fidelity = self._fidelity(fidelity)
+        fidelity = self.required(fidelity)
         levels = rung_levels(fidelity.min, fidelity.max, self.eta, integer=fidelity.integer)
         return ASHAScheduler(self.searcher(space, fidelity, seed, "joint", levels), fidelity,
                              eta=self.eta, variant="promotion", brackets=self.brackets,
@@ -119,7 +96,7 @@ class HyperbandBO(_GPOptions):
 
     def build(self, space: SearchSpace, objective: Objective, fidelity: Fidelity | None,
               seed: int) -> Scheduler:
-        fidelity = self._fidelity(fidelity)
+        fidelity = self.required(fidelity)
         levels = rung_levels(fidelity.min, fidelity.max, self.eta, integer=fidelity.integer)
         return HyperbandScheduler(self.searcher(space, fidelity, seed, "rung", levels),
                                   fidelity, eta=self.eta, convention=self.convention,

@@ -6,7 +6,10 @@
   latest report without one). A scrambled Sobol design of ``n_init`` points (default
   ``2 * (dim + 1)``; seeded) comes first, then ``qLogNoisyExpectedImprovement``.
 * ``"joint"`` (MOBSTER, Klein et al. 2020): rows at every rung level a trial reaches, the
-  budget as an extra input column ``t = fidelity.normalize(level)`` (log scale in [0, 1]); the
+  budget as an extra input column: with ``kernel="exp-decay-sum"`` (MOBSTER's default model,
+  :func:`~searchers.models.gp.exp_decay_sum`) ``t = level / fidelity.max`` and a decaying
+  curve mean plus transient, else ``t = fidelity.normalize(level)`` (log scale in [0, 1])
+  as one more column of the default kernel; the
   acquisition is evaluated at ``r_acq``, the largest rung level with at least ``dim`` rows
   (the "BOHB rule" MOBSTER uses; the lowest level before that). Random configs until
   ``n_init`` rows exist.
@@ -74,6 +77,7 @@ from searchers.models import (
 )
 
 MODES = ("single", "joint", "rung")
+KERNELS = ("default", "exp-decay-sum")
 RECORD_VERSION = 1
 _EPS = 1e-9
 
@@ -92,8 +96,11 @@ class GPSettings:
     n_refine: int = 1
     mc_samples: int = 64
     threads: int = 1
+    kernel: str = "default"
 
     def __post_init__(self) -> None:
+        if self.kernel not in KERNELS:
+            raise MethodError(f"kernel must be one of {list(KERNELS)}, got {self.kernel!r}")
         ints = {"refit_every": 1, "max_rows": 10, "fit_maxiter": 1, "warm_maxiter": 1,
                 "n_candidates": 1, "n_refine": 0, "mc_samples": 1, "threads": 1}
         for name, low in ints.items():
@@ -140,6 +147,10 @@ class GPSearcher(Searcher):
             raise MethodError(f"unknown GP searcher mode {mode!r}; choose one of {list(MODES)}")
         if mode != "single" and (fidelity is None or not levels):
             raise MethodError(f"GP searcher mode {mode!r} needs a fidelity and rung levels")
+        if settings.kernel != "default" and mode != "joint":
+            raise MethodError(f"kernel {settings.kernel!r} models (config, budget) rows: it needs "
+                              f"mode 'joint' (MOBSTER), not {mode!r}")
+        self._curve = settings.kernel == "exp-decay-sum"
         self.space, self.seed, self.settings, self.mode = space, seed, settings, mode
         self.fidelity, self.levels = fidelity, sorted(levels)
         self.encoder = Encoder(space)
@@ -284,7 +295,8 @@ class GPSearcher(Searcher):
         self._n_model += 1
         kind, reason = "model", ""
         with torch_context(seed, s.threads):
-            model = build_model(data.X, data.y, self.encoder.cat_dims)
+            model = build_model(data.X, data.y, self.encoder.cat_dims,
+                                curve_dim=self.encoder.dim if self._curve else None)
             if refit or not load_hypers(model, self._hypers or {}):
                 warm = self._hypers is not None and load_hypers(model, self._hypers)
                 report = fit_model(model, maxiter=s.warm_maxiter if warm else s.fit_maxiter)
@@ -360,7 +372,11 @@ class GPSearcher(Searcher):
         return below[-1] if below else None
 
     def _t(self, level: float) -> float:
-        return 1.0 if self.fidelity is None else float(self.fidelity.normalize(level))
+        if self.fidelity is None:
+            return 1.0
+        if self._curve:  # the exp-decay transient runs on the resource itself
+            return float(level) / float(self.fidelity.max)
+        return float(self.fidelity.normalize(level))
 
     def _canonical(self, X: np.ndarray) -> np.ndarray:
         d = self.encoder.dim

@@ -116,16 +116,18 @@ def _setter(name: str) -> Any:
 
 
 class CurveMean(Mean):
-    """``mu0 + gamma * kappa(x[..., t_dim])`` with ``gamma >= 0`` and ``decay``'s kappa.
+    """``mu0 + sign * gamma * kappa(x[..., t_dim])`` with ``gamma >= 0`` and ``decay``'s kappa.
 
-    ``decay`` is not registered as a sub-module (it lives in the covariance module), so its
-    parameters and priors are counted once.
+    ``sign = 1`` for losses (curves start above their asymptote), ``-1`` for targets to
+    maximise (minus the loss). ``decay`` is not registered as a sub-module (it lives in the
+    covariance module), so its parameters and priors are counted once.
     """
 
-    def __init__(self, decay: CentredExpDecayKernel, t_dim: int) -> None:
+    def __init__(self, decay: CentredExpDecayKernel, t_dim: int, sign: float = 1.0) -> None:
         super().__init__()
         self._kappa = decay.kappa  # a bound method: not a registered sub-module
         self.t_dim = t_dim
+        self.sign = float(sign)
         self.register_parameter("constant", torch.nn.Parameter(torch.zeros(1)))
         self.register_parameter("raw_gamma", torch.nn.Parameter(torch.zeros(1)))
         self.register_constraint("raw_gamma", Positive(initial_value=0.5))
@@ -142,7 +144,7 @@ class CurveMean(Mean):
         self.initialize(raw_gamma=self.raw_gamma_constraint.inverse_transform(value))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.constant + self.gamma * self._kappa(x[..., self.t_dim])
+        return self.constant + self.sign * self.gamma * self._kappa(x[..., self.t_dim])
 
 
 def _matern(d: int) -> MaternKernel:

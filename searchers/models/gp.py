@@ -43,6 +43,8 @@ from gpytorch.mlls import ExactMarginalLogLikelihood  # type: ignore[import-unty
 from linear_operator.utils.errors import NanError, NotPSDError  # type: ignore[import-untyped]
 from linear_operator.utils.warnings import NumericalWarning  # type: ignore[import-untyped]
 
+from searchers.models.curve_kernels import CentredExpDecayKernel, CurveMean
+
 DTYPE = torch.float64
 FIT_ERRORS = (ModelFittingError, NotPSDError, NanError, RuntimeError, ValueError)
 
@@ -77,12 +79,45 @@ def categorical_kernel(d: int, cat_dims: list[int]) -> Kernel:
     return ScaleKernel(cont * cat)
 
 
-def build_model(X: np.ndarray, y: np.ndarray, cat_dims: list[int]) -> SingleTaskGP:
-    """A fresh GP on ``(X, y)`` (targets to maximise) with default hyper-parameters."""
+def build_model(X: np.ndarray, y: np.ndarray, cat_dims: list[int],
+                curve_dim: int | None = None) -> SingleTaskGP:
+    """A fresh GP on ``(X, y)`` (targets to maximise) with default hyper-parameters.
+
+    ``curve_dim``: the column of ``t = budget / max_budget`` for the exp-decay-sum model over
+    (config, budget) (:func:`exp_decay_sum`); None: one kernel over every column.
+    """
     train_X = torch.as_tensor(np.asarray(X, dtype=np.float64), dtype=DTYPE)
     train_Y = torch.as_tensor(np.asarray(y, dtype=np.float64), dtype=DTYPE).reshape(-1, 1)
+    if curve_dim is not None:
+        covar, mean = exp_decay_sum(curve_dim, list(cat_dims))
+        return SingleTaskGP(train_X, train_Y, covar_module=covar, mean_module=mean,
+                            outcome_transform=Standardize(m=1))
     covar = categorical_kernel(train_X.shape[-1], list(cat_dims)) if cat_dims else None
     return SingleTaskGP(train_X, train_Y, covar_module=covar, outcome_transform=Standardize(m=1))
+
+
+def exp_decay_sum(t_dim: int, cat_dims: list[int]) -> tuple[Kernel, CurveMean]:
+    """MOBSTER's default "exp-decay-sum" model (Tiao et al. 2020; algorithms.md §3.2, δ = 0)
+    over rows ``[x (t_dim columns), t]``, for targets to maximise:
+
+        mean    mu0 - gamma kappa(t)
+        kernel  k_x(x, x') + s^2 [kappa(t + t') - kappa(t) kappa(t')]
+
+    ``k_x`` is the config kernel of the single-fidelity GP (botorch's default over the numeric
+    columns, times a categorical kernel where there are categoricals); the transient is shared
+    by all configs and dies out as ``t`` grows, so a low-budget result informs the config's
+    asymptote. Unlike Syne Tune the transient's scale ``s`` is its own hyper-parameter rather
+    than tied to the mean's ``gamma``. The sum is exact in gpytorch (no Lanczos products).
+    """
+    x_dims = list(range(t_dim))
+    if cat_dims:
+        k_x = categorical_kernel(t_dim, cat_dims)
+    else:
+        k_x = ScaleKernel(get_covar_module_with_dim_scaled_prior(ard_num_dims=t_dim,
+                                                                  active_dims=x_dims))
+    decay = CentredExpDecayKernel(active_dims=[t_dim])
+    transient = ScaleKernel(decay)
+    return k_x + transient, CurveMean(decay, t_dim=t_dim, sign=-1.0)
 
 
 def hypers_to_json(model: torch.nn.Module) -> dict[str, list[float]]:

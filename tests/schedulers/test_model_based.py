@@ -38,7 +38,9 @@ def _registered():
     pytest.param(MOBSTER(brackets=2, **CHEAP), Fidelity("tokens", 0.1, 2.7, integer=False),
                  8 * 2.7, marks=pytest.mark.slow),
     (HyperbandBO(**CHEAP), Fidelity("epochs", 1, 27), 6 * 27),
-], ids=["bo", "bo-fidelity", "mobster", "mobster-2-brackets-float", "hyperband-bo"])
+    (MOBSTER(kernel="exp-decay-sum", **CHEAP), Fidelity("epochs", 1, 27), 6 * 27),
+], ids=["bo", "bo-fidelity", "mobster", "mobster-2-brackets-float", "hyperband-bo",
+        "mobster-exp-decay-sum"])
 def test_scheduler_contract(method, fidelity, budget):
     check_scheduler_contract(method, SPACE, fidelity, workers=3, max_budget=budget)
 
@@ -69,7 +71,8 @@ def test_short_study_by_name(name, fidelity):
     assert best < 0.1 + 0.5 / top + 0.3  # the optimum plus a margin random search often misses
 
 
-@pytest.mark.parametrize("name,fidelity", [("bo", None), ("mobster", Fidelity("epochs", 1, 9))])
+@pytest.mark.parametrize("name,fidelity", [("bo", None), ("mobster", Fidelity("epochs", 1, 9)),
+                                           ("mobster-exp-decay-sum", Fidelity("epochs", 1, 9))])
 def test_reopened_journal_replays_without_fitting_and_continues_identically(
         tmp_path, monkeypatch, name, fidelity):
     """Resume is replay: reopening must not fit (records carry the hyper-parameters) and the
@@ -77,7 +80,8 @@ def test_reopened_journal_replays_without_fitting_and_continues_identically(
     from searchers import bo
 
     space = SearchSpace([Float("lr", 1e-4, 1e-1, log=True), Int("layers", 1, 4)])
-    method = BO(**CHEAP) if name == "bo" else MOBSTER(**CHEAP)
+    method = {"bo": BO(**CHEAP), "mobster": MOBSTER(**CHEAP),
+              "mobster-exp-decay-sum": MOBSTER(kernel="exp-decay-sum", **CHEAP)}[name]
 
     def drive(study, n):
         out = []
@@ -123,3 +127,7 @@ def test_bad_options_raise_method_errors():
         BO(max_rows=2)
     with pytest.raises(hpo.MethodError, match="multi-fidelity: pass fidelity="):
         hpo.Study(SPACE, "loss", method=MOBSTER(), seed=0)
+    with pytest.raises(hpo.MethodError, match="kernel must be one of .*'exp-decay'"):
+        MOBSTER(kernel="exp-decay")
+    with pytest.raises(hpo.MethodError, match="needs mode 'joint'"):
+        hpo.Study(SPACE, "loss", method=BO(kernel="exp-decay-sum"), seed=0)

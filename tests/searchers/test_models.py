@@ -167,3 +167,31 @@ def test_categorical_model_fits_and_separates_levels():
     model = _fitted(X, y)
     mean, _ = predict(model, np.array([[0.3, 0.0], [0.3, 2.0]]))
     assert mean[1] - mean[0] > 1.0
+
+
+def test_exp_decay_sum_model_learns_curves_that_decay_to_config_asymptotes():
+    """MOBSTER's exp-decay-sum GP on rows [x, t]: targets are minus losses of curves
+    ``a(x) + 1.5 (0.1 / (t + 0.1))``; configs seen only at low budgets get a predicted loss at
+    t = 1 below their last observation (the curve keeps decaying) and near their asymptote,
+    and the config ranking at t = 1 follows the asymptotes."""
+    rng = np.random.default_rng(0)
+    ts = np.array([1, 3, 9, 27]) / 27
+    rows, y = [], []
+    for i in range(16):
+        x = rng.random()
+        top = ts if i < 8 else ts[:2]  # half the configs stopped after two rungs
+        for t in top:
+            rows.append([x, t])
+            y.append(-((x - 0.4) ** 2 + 1.5 * 0.1 / (t + 0.1)))
+    X = np.array(rows)
+    with torch_context(0, 1):
+        model = build_model(X, np.array(y), [], curve_dim=1)
+        assert fit_model(model, maxiter=100).ok
+        stopped = X[X[:, 0] == X[-1, 0]][:, 0][0]
+        mean, _ = predict(model, np.array([[stopped, 3 / 27], [stopped, 1.0], [0.4, 1.0],
+                                           [0.95, 1.0]]))
+    loss = -mean
+    truth = (stopped - 0.4) ** 2 + 1.5 * 0.1 / 1.1
+    assert loss[1] < loss[0] - 0.2  # decays beyond the last observed budget
+    assert abs(loss[1] - truth) < 0.15
+    assert loss[2] < loss[3]  # the better asymptote stays better at the full budget
