@@ -13,7 +13,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from hpo import Fidelity, Method, MethodError, Objective, Scheduler, SearchSpace
@@ -24,29 +24,17 @@ from searchers.carbs_space import CarbsParam
 
 
 @dataclass(frozen=True)
-class CARBS(Method):
-    """CARBS-style cost-aware Pareto search (the options of
-    :class:`~searchers.carbs.CarbsSettings`, plus ``spec``: partial
+class CARBS(CarbsSettings, Method):
+    """CARBS-style cost-aware Pareto search: the options of
+    :class:`~searchers.carbs_settings.CarbsSettings` (validated by it), plus ``spec``: partial
     :class:`~searchers.carbs_space.CarbsParam` mappings by name, e.g. a cheap search centre
-    ``({"name": "width", "centre": 64},)``)."""
+    ``({"name": "width", "centre": 64},)``."""
 
-    num_random_samples: int = 4
-    search_radius: float = 0.3
-    exploration_bias: float = 1.0
-    candidates_per_dim: int = 100
-    resample_frequency: int = 5
-    max_suggestion_cost: float | None = None
-    min_pareto_cost_fraction: float = 0.2
-    conservative: bool = True
-    clamp_pareto_value: bool = True
-    outstanding: str = "thompson"
-    noise: float = 0.01
-    threads: int = 1
     spec: tuple[Mapping[str, Any], ...] = ()
     name = "carbs"
 
     def __post_init__(self) -> None:
-        self.settings()
+        super().__post_init__()
         if isinstance(self.spec, (str, bytes, Mapping)) or not isinstance(self.spec,
                                                                           (list, tuple)):
             raise MethodError(f"CARBS spec must be a list of parameter mappings, got "
@@ -60,14 +48,7 @@ class CARBS(Method):
         object.__setattr__(self, "spec", tuple(dict(item) for item in self.spec))
 
     def settings(self) -> CarbsSettings:
-        return CarbsSettings(
-            num_random_samples=self.num_random_samples, search_radius=self.search_radius,
-            exploration_bias=self.exploration_bias, candidates_per_dim=self.candidates_per_dim,
-            resample_frequency=self.resample_frequency,
-            max_suggestion_cost=self.max_suggestion_cost,
-            min_pareto_cost_fraction=self.min_pareto_cost_fraction,
-            conservative=self.conservative, clamp_pareto_value=self.clamp_pareto_value,
-            outstanding=self.outstanding, noise=self.noise, threads=self.threads)
+        return CarbsSettings(**{f.name: getattr(self, f.name) for f in fields(CarbsSettings)})
 
     def build(self, space: SearchSpace, objective: Objective, fidelity: Fidelity | None,
               seed: int) -> Scheduler:

@@ -7,7 +7,7 @@ journal, so ``Study.open(path)`` rebuilds the same scheduler.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from hpo.core.methods import Method
 from hpo.core.protocols import Scheduler
@@ -21,7 +21,7 @@ from schedulers.dehb import MODES, DEHBScheduler, population_sizes
 from schedulers.fifo import FIFOScheduler
 from schedulers.hyperband import HyperbandScheduler
 from schedulers.successive_halving import SuccessiveHalvingScheduler
-from searchers.de import DifferentialEvolution, parse_strategy
+from searchers.de import DESettings, DifferentialEvolution
 from searchers.random import RandomSearcher
 
 #: largest DEHB population (configs at one rung level): 3**10 is R / r_min = 59,049 at eta=3
@@ -118,15 +118,11 @@ class ASHA(Method):
 
 
 @dataclass(frozen=True)
-class DEHB(Method):
-    """DEHB (Awad et al. 2021): Hyperband brackets + differential evolution per fidelity."""
+class DEHB(DESettings, Method):
+    """DEHB (Awad et al. 2021): Hyperband brackets + differential evolution per fidelity; the
+    DE options are :class:`~searchers.de.DESettings`'s."""
 
     eta: float = 3
-    mutation_factor: float = 0.5
-    crossover_prob: float = 0.5
-    strategy: str = "rand1_bin"
-    boundary: str = "random"
-    target_rule: str = "immediate"
     mode: str = "async"
     iterations: int | None = None
     name = "dehb"
@@ -134,7 +130,7 @@ class DEHB(Method):
 
     def __post_init__(self) -> None:
         check_eta(self.eta)
-        parse_strategy(self.strategy)
+        super().__post_init__()
         if self.mode not in MODES:
             raise MethodError(f"DEHB mode must be one of {list(MODES)}, got {self.mode!r}")
 
@@ -149,27 +145,22 @@ class DEHB(Method):
                 f"DEHB over {fidelity.name} {fidelity.min}..{fidelity.max} with eta={self.eta} "
                 f"needs a population of {max(sizes.values())} configs at the lowest rung (at "
                 f"most {MAX_DEHB_POPULATION}): raise the fidelity min budget or eta")
-        de = DifferentialEvolution(space, sizes,
-                                   seed=derive_seed(seed, "searcher"),
-                                   mutation_factor=self.mutation_factor,
-                                   crossover_prob=self.crossover_prob, strategy=self.strategy,
-                                   boundary=self.boundary, target_rule=self.target_rule)
+        de = DifferentialEvolution(space, sizes, seed=derive_seed(seed, "searcher"),
+                                   settings=_de_settings(self))
         return DEHBScheduler(de, fidelity, eta=self.eta, mode=self.mode,
                              iterations=self.iterations)
 
 
 @dataclass(frozen=True)
-class DE(Method):
-    """Differential evolution (single population) on the full budget: DEHB without fidelity."""
+class DE(DESettings, Method):
+    """Differential evolution (single population) on the full budget: DEHB without fidelity
+    (the DE options are :class:`~searchers.de.DESettings`'s)."""
 
     population: int = 20
-    mutation_factor: float = 0.5
-    crossover_prob: float = 0.5
-    strategy: str = "rand1_bin"
     name = "de"
 
     def __post_init__(self) -> None:
-        parse_strategy(self.strategy)
+        super().__post_init__()
         if isinstance(self.population, bool) or self.population < 5:
             raise MethodError(f"population must be an int >= 5, got {self.population!r}")
 
@@ -178,6 +169,9 @@ class DE(Method):
         budget = fidelity.max if fidelity is not None else None
         de = DifferentialEvolution(space, {budget: self.population},
                                    seed=derive_seed(seed, "searcher"),
-                                   mutation_factor=self.mutation_factor,
-                                   crossover_prob=self.crossover_prob, strategy=self.strategy)
+                                   settings=_de_settings(self))
         return FIFOScheduler(de, fidelity)
+
+
+def _de_settings(recipe: DESettings) -> DESettings:
+    return DESettings(**{f.name: getattr(recipe, f.name) for f in fields(DESettings)})

@@ -134,6 +134,44 @@ class Population:
         return min(self.fitness)
 
 
+@dataclass(frozen=True)
+class DESettings:
+    """The DE operators' options (shared by the ``dehb`` and ``de`` recipes), validated here.
+
+    Attributes:
+        mutation_factor: ``F`` in (0, 2]. crossover_prob: ``CR`` in [0, 1].
+        strategy: ``"<mutation>_<bin|exp>"`` (see :func:`parse_strategy`).
+        boundary: ``"random"`` (resample an out-of-cube coordinate) or ``"clip"``.
+        target_rule: how a child's target slot is chosen and replaced: ``"immediate"``
+            (round robin, a winning child replaces its target at once), ``"deferred"`` (round
+            robin, replacements applied when the population's outstanding children are all
+            back: generational), ``"random"`` or ``"worst"``.
+    """
+
+    mutation_factor: float = 0.5
+    crossover_prob: float = 0.5
+    strategy: str = "rand1_bin"
+    boundary: str = "random"
+    target_rule: str = "immediate"
+
+    def __post_init__(self) -> None:
+        parse_strategy(self.strategy)
+        if not _number(self.mutation_factor) or not 0 < self.mutation_factor <= 2:
+            raise MethodError(f"mutation_factor must be in (0, 2], got {self.mutation_factor!r}")
+        if not _number(self.crossover_prob) or not 0 <= self.crossover_prob <= 1:
+            raise MethodError(f"crossover_prob must be in [0, 1], got {self.crossover_prob!r}")
+        if self.boundary not in BOUNDARIES:
+            raise MethodError(f"boundary must be one of {list(BOUNDARIES)}, got "
+                              f"{self.boundary!r}")
+        if self.target_rule not in TARGET_RULES:
+            raise MethodError(f"target_rule must be one of {list(TARGET_RULES)}, got "
+                              f"{self.target_rule!r}")
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 class DifferentialEvolution(Searcher):
     """DE over the unit cube with one population per fidelity level.
 
@@ -145,33 +183,15 @@ class DifferentialEvolution(Searcher):
         space: the search space.
         sizes: population size per budget (``{None: n}`` without a fidelity).
         seed: seed of the searcher's generator.
-        mutation_factor: ``F`` (default 0.5). crossover_prob: ``CR`` (default 0.5).
-        strategy: ``"<mutation>_<bin|exp>"``, default ``"rand1_bin"``.
-        boundary: ``"random"`` (resample, default) or ``"clip"``.
-        target_rule: how a child's target slot is chosen and replaced: ``"immediate"``
-            (round robin, a winning child replaces its target at once; default),
-            ``"deferred"`` (round robin, replacements applied when the population's
-            outstanding children are all back: generational), ``"random"`` or ``"worst"``.
+        settings: the operators' options (:class:`DESettings`).
     """
 
     def __init__(self, space: SearchSpace, sizes: Mapping[float | None, int] | Mapping[float, int],
-                 *, seed: int,
-                 mutation_factor: float = 0.5, crossover_prob: float = 0.5,
-                 strategy: str = "rand1_bin", boundary: str = "random",
-                 target_rule: str = "immediate") -> None:
-        self.mutation, self.cross = parse_strategy(strategy)
-        if not 0 < mutation_factor <= 2:
-            raise MethodError(f"mutation_factor must be in (0, 2], got {mutation_factor!r}")
-        if not 0 <= crossover_prob <= 1:
-            raise MethodError(f"crossover_prob must be in [0, 1], got {crossover_prob!r}")
-        if boundary not in BOUNDARIES:
-            raise MethodError(f"boundary must be one of {list(BOUNDARIES)}, got {boundary!r}")
-        if target_rule not in TARGET_RULES:
-            raise MethodError(f"target_rule must be one of {list(TARGET_RULES)}, got "
-                              f"{target_rule!r}")
-        self.space = space
-        self.factor, self.rate = mutation_factor, crossover_prob
-        self.boundary, self.target_rule = boundary, target_rule
+                 *, seed: int, settings: DESettings = DESettings()) -> None:
+        self.mutation, self.cross = parse_strategy(settings.strategy)
+        self.space, self.settings = space, settings
+        self.factor, self.rate = settings.mutation_factor, settings.crossover_prob
+        self.boundary, self.target_rule = settings.boundary, settings.target_rule
         self.populations = {b: Population(n) for b, n in sizes.items()}
         self._rng = np.random.default_rng(seed)
         self._pending: dict[int, tuple[float | None, int, np.ndarray]] = {}

@@ -13,7 +13,7 @@ from hpo.core.methods import Method, method_from_json, resolve_method
 from hpo.core.protocols import Scheduler
 from hpo.core.scale import Scaling
 from hpo.core.types import Fidelity, Objective
-from hpo.errors import ReplayError, StorageError
+from hpo.errors import HPOError, ReplayError, StorageError
 from hpo.journal.events import SCHEMA_VERSION, VERDICT_CODES, check_header
 from hpo.journal.storage import JOURNAL_NAME, Storage
 from hpo.space.search_space import SearchSpace
@@ -40,6 +40,15 @@ def header_event(space: SearchSpace, objective: Objective, fidelity: Fidelity | 
         "method": method.to_json() if method else None,
         "seed": seed, "created": time.time(), "version": VERSION, "meta": dict(meta),
     }
+
+
+def _current(recorded: dict[str, Any]) -> dict[str, Any]:
+    """A recorded method as this version writes it: options added since the journal was
+    written take their defaults (which is how the journal's method is rebuilt)."""
+    try:
+        return method_from_json(recorded).to_json()
+    except (HPOError, KeyError, TypeError, ValueError):  # unknown or invalid: as recorded
+        return recorded
 
 
 def read_header(directory: Path) -> dict[str, Any]:
@@ -89,7 +98,7 @@ def check_same_study(header: dict[str, Any], space: SearchSpace, objective: Obje
         diffs.append(f"fidelity: journal {header['fidelity']} vs given {given_fid}")
     if not isinstance(method, Scheduler):
         given = resolve_method(method).to_json()
-        if header["method"] is None or _canon(header["method"]) != _canon(given):
+        if header["method"] is None or _canon(_current(header["method"])) != _canon(given):
             diffs.append(f"method: journal {header['method']} vs given {given}")
     given_scaling = scaling.to_json() if scaling is not None else None
     if header.get("scaling") != given_scaling:

@@ -8,8 +8,15 @@ import pytest
 
 from hpo import Categorical, Float, Int, MethodError, SearchSpace
 from hpo.core.trial import Observation, Trial, TrialStatus
-from searchers.de import (POOL_NEEDED, DifferentialEvolution, crossover, mutate,
-                          parse_strategy, repair)
+from searchers.de import (
+    POOL_NEEDED,
+    DESettings,
+    DifferentialEvolution,
+    crossover,
+    mutate,
+    parse_strategy,
+    repair,
+)
 
 POOL = np.array([[0.1, 0.2, 0.3], [0.5, 0.5, 0.5], [0.9, 0.1, 0.4], [0.3, 0.7, 0.2],
                  [0.6, 0.4, 0.8]])
@@ -81,8 +88,9 @@ def _obs(loss, budget):
 
 def test_parents_come_from_the_best_of_the_lower_population():
     space = SearchSpace([Float(f"x{i}", 0.0, 1.0) for i in range(3)])
-    de = DifferentialEvolution(space, {1: 5, 3: 2}, seed=0, crossover_prob=1.0,
-                               mutation_factor=0.5, boundary="clip")
+    de = DifferentialEvolution(space, {1: 5, 3: 2}, seed=0,
+                               settings=DESettings(crossover_prob=1.0, mutation_factor=0.5,
+                                                   boundary="clip"))
     low = de.populations[1]
     for slot, (vec, fit) in enumerate(zip(POOL, [0.9, 0.1, 0.5, 0.2, 0.3])):
         low.vectors[slot], low.fitness[slot] = vec, fit
@@ -127,4 +135,4 @@ def test_vectors_decode_to_valid_configs():
     (dict(boundary="wrap"), "boundary"), (dict(target_rule="best"), "target_rule")])
 def test_invalid_options(kwargs, match):
     with pytest.raises(MethodError, match=match):
-        DifferentialEvolution(SearchSpace([Float("x", 0.0, 1.0)]), {None: 5}, seed=0, **kwargs)
+        DESettings(**kwargs)

@@ -163,6 +163,26 @@ def test_reopen_with_different_arguments_is_refused(tmp_path):
     assert same.seed == 1  # seed=None adopts the recorded seed
 
 
+def test_a_journal_written_before_a_method_gained_an_option_still_matches(tmp_path):
+    """Options added later (here DE's boundary / target_rule) take their defaults when the
+    journal's method is rebuilt, so the same method by name is not refused."""
+    Study(SPACE, "loss", method="de", seed=1, storage=tmp_path)
+    path = tmp_path / "journal.jsonl"
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    for old in ("boundary", "target_rule"):
+        del header["method"]["params"][old]
+    path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    assert Study(SPACE, "loss", method="de", seed=1, storage=tmp_path).method.boundary == "random"
+    with pytest.raises(StorageError, match=r"method: journal .*population.* vs given"):
+        Study(SPACE, "loss", method=_de(30), seed=1, storage=tmp_path)
+
+
+def _de(population):
+    from schedulers import DE
+    return DE(population=population)
+
+
 def test_a_diverging_replay_is_detected(tmp_path):
     study = Study(SPACE, "loss", method=ASHA(eta=3), fidelity=FIDELITY, seed=1,
                   storage=tmp_path)
