@@ -87,8 +87,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
             if why is not None:
                 raise AnalysisError(why)
     for kind in kinds:
-        options = {"x": args.x} if kind == "history" else {}
-        path = plots.save_plot(record, kind, out / f"{kind}.{fmt}", **options)
+        path = plots.save_plot(record, kind, out / f"{kind}.{fmt}",
+                               x=args.x if kind == "history" else None)
         print(path)
     return 0
 

@@ -106,8 +106,7 @@ class _FigureCache:
         from hpo.analysis import figures
 
         try:
-            fig = figures.figure(self.record, kind, **({"x": option} if kind == "history"
-                                                       else {}))
+            fig = figures.figure(self.record, kind, x=option if kind == "history" else None)
         except AnalysisError as err:
             return {"error": f"{kind}: {err}"}
         except Exception as err:  # one broken figure must not take the page down

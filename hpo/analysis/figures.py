@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from hpo.analysis import history as data
-from hpo.analysis.history import DECISION_COLORS, check_kind
+from hpo.analysis.history import DECISION_COLORS, draw
 from hpo.analysis.importance import importance as compute_importance
 from hpo.analysis.record import DECISIONS, StudyRecord, require
 
@@ -197,6 +197,6 @@ _FIGURES = {"history": history_figure, "curves": curves_figure, "parallel": para
             "pareto": pareto_figure}
 
 
-def figure(source: Any, kind: str, **options: Any) -> Any:
+def figure(source: Any, kind: str, *, x: str | None = None, seed: int = 0) -> Any:
     """The Plotly figure of ``kind`` (see :data:`hpo.analysis.plots.KINDS`)."""
-    return _FIGURES[check_kind(kind)](StudyRecord.of(source), **options)
+    return draw(_FIGURES, StudyRecord.of(source), kind, x=x, seed=seed)

@@ -9,6 +9,7 @@ diverged run) are left out of points and lines.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,21 @@ def check_kind(kind: str) -> str:
     if kind not in KINDS:
         raise AnalysisError(f"unknown plot kind {kind!r}; choose one of {list(KINDS)}")
     return kind
+
+
+def draw(table: Mapping[str, Callable[..., Any]], source: Any, kind: str, *, x: str | None,
+         seed: int) -> Any:
+    """Call ``table[kind]`` with the options that kind takes: ``x`` (the history plot's
+    axis) and ``seed`` (the importance estimate's); ``x`` given for another kind is an
+    AnalysisError rather than silently ignored."""
+    kind = check_kind(kind)
+    if kind == "history":
+        return table[kind](source, x)
+    if x is not None:
+        raise AnalysisError(f"x={x!r} applies to the history plot only, not to {kind!r}")
+    if kind == "importance":
+        return table[kind](source, seed=seed)
+    return table[kind](source)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hpo.analysis import history as data
-from hpo.analysis.history import DECISION_COLORS, KINDS, check_kind
+from hpo.analysis.history import DECISION_COLORS, KINDS, check_kind, draw
 from hpo.analysis.importance import importance as compute_importance
 from hpo.analysis.record import DECISIONS, AnalysisError, StudyRecord, require
 
@@ -207,14 +207,16 @@ _PLOTS = {"history": plot_history, "curves": plot_curves, "parallel": plot_paral
           "pareto": plot_pareto}
 
 
-def plot(source: Any, kind: str, **options: Any) -> Any:
-    """The matplotlib figure of ``kind`` (one of :data:`KINDS`)."""
-    return _PLOTS[check_kind(kind)](source, **options)
+def plot(source: Any, kind: str, *, x: str | None = None, seed: int = 0) -> Any:
+    """The matplotlib figure of ``kind`` (one of :data:`KINDS`); ``x``: the history plot's
+    axis (:data:`HISTORY_AXES`), ``seed``: the importance estimate's."""
+    return draw(_PLOTS, source, kind, x=x, seed=seed)
 
 
-def save_plot(source: Any, kind: str, path: str | os.PathLike[str], **options: Any) -> Path:
+def save_plot(source: Any, kind: str, path: str | os.PathLike[str], *, x: str | None = None,
+              seed: int = 0) -> Path:
     """Write the ``kind`` plot to ``path``: ``.png`` with matplotlib, ``.html`` (interactive,
-    self-contained) with Plotly. Returns the path."""
+    self-contained) with Plotly (options as :func:`plot`). Returns the path."""
     out = Path(path)
     fmt = out.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
@@ -225,11 +227,11 @@ def save_plot(source: Any, kind: str, path: str | os.PathLike[str], **options: A
     if fmt == "html":
         from hpo.analysis import figures
 
-        fig = figures.figure(record, kind, **options)
+        fig = figures.figure(record, kind, x=x, seed=seed)
         out.parent.mkdir(parents=True, exist_ok=True)
         fig.write_html(str(out), include_plotlyjs=True, full_html=True)
         return out
-    fig = plot(record, kind, **options)
+    fig = plot(record, kind, x=x, seed=seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
     return out

@@ -43,8 +43,8 @@ def test_plot_chosen_kinds_axis_and_format(asha, tmp_path, saved):
     assert main(["plot", str(asha.path), "--kind", "curves,rungs", "--kind", "history",
                  "--x", "cost", "--format", "html"]) == 0
     plots_dir = asha.path / "plots"
-    assert saved == [("curves", plots_dir / "curves.html", {}),
-                     ("rungs", plots_dir / "rungs.html", {}),
+    assert saved == [("curves", plots_dir / "curves.html", {"x": None}),
+                     ("rungs", plots_dir / "rungs.html", {"x": None}),
                      ("history", plots_dir / "history.html", {"x": "cost"})]
 
 

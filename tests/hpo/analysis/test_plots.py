@@ -7,6 +7,8 @@ import math
 
 import pytest
 
+import hpo
+
 pytest.importorskip("matplotlib")
 
 from hpo.analysis import plots  # noqa: E402
@@ -144,3 +146,17 @@ def test_bad_input_names_the_value(asha, tmp_path):
         plots.save_plot(asha.path, "curves", tmp_path / "curves.svg")
     with pytest.raises(AnalysisError, match="no study directory"):
         plots.plot(tmp_path / "nowhere", "curves")
+
+
+def test_an_option_for_another_kind_is_an_error_not_ignored(tmp_path):
+    from hpo.analysis import figures, plots
+    from hpo.analysis.record import AnalysisError
+
+    study = hpo.Study({"x": hpo.Float("x", 0.0, 1.0)}, "loss", method="random", seed=0,
+                      storage=tmp_path / "s")
+    for _ in range(3):
+        t = study.ask()
+        study.tell(t.trial_id, {"loss": t.config["x"]})
+    for draw in (plots.plot, figures.figure):
+        with pytest.raises(AnalysisError, match="x='budget' applies to the history plot only"):
+            draw(tmp_path / "s", "curves", x="budget")
