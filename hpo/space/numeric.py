@@ -111,6 +111,16 @@ class _Numeric(Param):
         v = min(max(v, self.low), self.high)
         return self._snap(v) if self.step is not None else v
 
+    def _as_float(self, value: Any, not_a_number: str) -> float:
+        """``float(value)``, or the InvalidConfigError naming the value (too large: outside the
+        range; not convertible: ``not_a_number``)."""
+        try:
+            return float(value)
+        except OverflowError:
+            raise self._bad(value, f"is outside [{self.low!r}, {self.high!r}]") from None
+        except (TypeError, ValueError):
+            raise self._bad(value, not_a_number) from None
+
     def _check_range(self, value: float) -> None:
         if not math.isfinite(value):
             raise self._bad(value, "is not finite")
@@ -139,12 +149,7 @@ class Float(_Numeric):
         return float(self._decode_number(u))
 
     def validate(self, value: Any) -> float:
-        try:
-            as_float = float(value)
-        except OverflowError:
-            raise self._bad(value, f"is outside [{self.low!r}, {self.high!r}]") from None
-        except (TypeError, ValueError):
-            raise self._bad(value, "is not a number") from None
+        as_float = self._as_float(value, "is not a number")
         self._check_range(as_float)
         return as_float
 
@@ -187,12 +192,7 @@ class Int(_Numeric):
     def validate(self, value: Any) -> int:
         if isinstance(value, bool):
             raise self._bad(value, "is a bool, not an integer")
-        try:
-            as_float = float(value)
-        except OverflowError:
-            raise self._bad(value, f"is outside [{self.low!r}, {self.high!r}]") from None
-        except (TypeError, ValueError):
-            raise self._bad(value, "is not an integer") from None
+        as_float = self._as_float(value, "is not an integer")
         if not math.isfinite(as_float) or as_float != int(as_float):
             raise self._bad(value, "is not an integer")
         out = int(as_float)
