@@ -68,6 +68,16 @@ def test_sigkill_and_resume_gives_the_uninterrupted_decisions(tmp_path, method):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("method", ["mobster", "freeze-thaw"])
+def test_sigkill_and_resume_of_model_based_methods(tmp_path, method):
+    """GP decisions are replayed from their journaled records (no refit) and the next fit
+    after a resume sees the same data as the uninterrupted run's: the journals agree."""
+    figures = crash_and_resume(tmp_path, method, budget=27 * 12, kills=3, seed=2)
+    assert figures["kills"] >= 2, figures
+    print(method, figures)
+
+
+@pytest.mark.slow
 def test_many_kills(tmp_path):
     figures = crash_and_resume(tmp_path, "asha", budget=27 * 120, kills=10, seed=1)
     assert figures["kills"] >= 6, figures
