@@ -57,6 +57,7 @@ def _ours() -> dict[str, BenchMethod]:
         "mobster-log-t": Ours("mobster-log-t", MOBSTER(kernel="default")),
         "mobster-exp-decay": Ours("mobster-exp-decay", MOBSTER(kernel="exp-decay-sum")),
         "hyperband-bo": Ours("hyperband-bo", resolve_method("hyperband-bo")),
+        "freeze-thaw": Ours("freeze-thaw", resolve_method("freeze-thaw")),
     }
     return methods
 

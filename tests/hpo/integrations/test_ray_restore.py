@@ -40,13 +40,16 @@ def start(storage: Path, method: str, budget: int, log: Path) -> subprocess.Pope
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-@pytest.mark.parametrize("method, budget", [("asha", 27 * 6), ("hyperband", 27 * 5)])
-def test_kill_driver_restore_and_finish(tmp_path, method, budget):
+@pytest.mark.parametrize("method, budget, kill_points", [
+    ("asha", 27 * 6, (15, 60, 110)), ("hyperband", 27 * 5, (15, 60, 110)),
+    # freeze-thaw thaws one step at a time: every thaw restarts a trial from its checkpoint
+    ("freeze-thaw", 27 * 5, (10, 40, 80))])
+def test_kill_driver_restore_and_finish(tmp_path, method, budget, kill_points):
     hpo.tune(functools.partial(epochs), SPACE, method=method, fidelity=FIDELITY,
              max_budget=budget, seed=11, storage=tmp_path / "reference")
     storage, log = tmp_path / "ray", tmp_path / "evals.log"
     kills = []
-    for after in (15, 60, 110):  # kill the driver's whole process group (driver + raylet)
+    for after in kill_points:  # kill the driver's whole process group (driver + raylet)
         proc = start(storage, method, budget, log)
         deadline = time.monotonic() + 120
         while reports(storage) < after and proc.poll() is None and time.monotonic() < deadline:
