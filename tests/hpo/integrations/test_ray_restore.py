@@ -48,10 +48,23 @@ def test_kill_driver_restore_and_finish(tmp_path, method, budget, kill_points):
     hpo.tune(functools.partial(epochs), SPACE, method=method, fidelity=FIDELITY,
              max_budget=budget, seed=11, storage=tmp_path / "reference")
     storage, log = tmp_path / "ray", tmp_path / "evals.log"
+    launch = functools.partial(start, storage, method, budget, log)
+    kills = kill_and_restart(launch, storage, kill_points, wait_s=120, finish_s=300)
+    decisions, observed, redone = check_restored(storage, tmp_path / "reference", log, kills)
+    Study.open(storage, read_only=True)  # the journal replays cleanly
+    print(f"{method}: kills after {kills} reports; {len(decisions)} events, "
+          f"{len(observed)} observations, {redone} epochs re-run")
+
+
+def kill_and_restart(launch, storage: Path, points, *, wait_s: float,
+                     finish_s: float) -> list[int]:
+    """Start the driver, SIGKILL its process group (driver + raylet) once the journal holds
+    each of ``points`` reports, restart; then let the last start finish. Returns the report
+    counts at the kills (all of ``points`` must have been reached)."""
     kills = []
-    for after in kill_points:  # kill the driver's whole process group (driver + raylet)
-        proc = start(storage, method, budget, log)
-        deadline = time.monotonic() + 120
+    for after in points:
+        proc = launch()
+        deadline = time.monotonic() + wait_s
         while reports(storage) < after and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         if proc.poll() is not None:
@@ -59,13 +72,18 @@ def test_kill_driver_restore_and_finish(tmp_path, method, budget, kill_points):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
         kills.append(reports(storage))
-    proc = start(storage, method, budget, log)
-    out = proc.communicate(timeout=300)[0].decode()
+    proc = launch()
+    out = proc.communicate(timeout=finish_s)[0].decode()
     assert proc.returncode == 0, out[-3000:]
-    assert len(kills) == 3, f"the run finished before all kills: {kills}"
+    assert len(kills) == len(points), f"the run finished before all kills: {kills}"
+    return kills
 
+
+def check_restored(storage: Path, reference: Path, log: Path, kills: list[int]):
+    """Same journal as the uninterrupted run, no observation twice, at most one epoch re-run
+    per kill (the one in flight)."""
     decisions = journal_decisions(storage)
-    assert decisions == journal_decisions(tmp_path / "reference"), \
+    assert decisions == journal_decisions(reference), \
         "the restored Ray run decided differently from the uninterrupted run"
     observed = Counter((e["t"], e["b"]) for e in map(json.loads, decisions)
                        if e["e"] == "report")
@@ -75,9 +93,7 @@ def test_kill_driver_restore_and_finish(tmp_path, method, budget, kill_points):
     redone = sum(n - 1 for n in evaluated.values())
     twice = sorted(k for k, n in evaluated.items() if n > 1)
     assert redone <= len(kills), f"{redone} epochs re-run after {len(kills)} kills: {twice}"
-    Study.open(storage, read_only=True)  # the journal replays cleanly
-    print(f"{method}: kills after {kills} reports; {len(decisions)} events, "
-          f"{len(observed)} observations, {redone} epochs re-run")
+    return decisions, observed, redone
 
 
 def start_own(storage: Path, method: str, budget: int, log: Path,
@@ -98,29 +114,9 @@ def test_five_kills_orphaned_workers_are_fenced_and_reaped(tmp_path):
     hpo.tune(functools.partial(epochs), SPACE, method=method, fidelity=FIDELITY,
              max_budget=budget, seed=11, storage=tmp_path / "reference")
     storage, log = tmp_path / "ray", tmp_path / "evals.log"
-    kills = []
-    for after in (10, 30, 50, 70, 90):
-        proc = start_own(storage, method, budget, log)
-        deadline = time.monotonic() + 180
-        while reports(storage) < after and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if proc.poll() is not None:
-            break
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-        kills.append(reports(storage))
-    proc = start_own(storage, method, budget, log)
-    out = proc.communicate(timeout=400)[0].decode()
-    assert proc.returncode == 0, out[-3000:]
-    assert len(kills) == 5, f"the run finished before all kills: {kills}"
-    decisions = journal_decisions(storage)
-    assert decisions == journal_decisions(tmp_path / "reference")
-    observed = Counter((e["t"], e["b"]) for e in map(json.loads, decisions)
-                       if e["e"] == "report")
-    assert max(observed.values()) == 1, "an observation was recorded twice"
-    evaluated = Counter(tuple(line.split()[:2]) for line in log.read_text().splitlines())
-    redone = sum(n - 1 for n in evaluated.values())
-    assert redone <= len(kills), f"{redone} epochs re-run after {len(kills)} kills"
+    launch = functools.partial(start_own, storage, method, budget, log)
+    kills = kill_and_restart(launch, storage, (10, 30, 50, 70, 90), wait_s=180, finish_s=400)
+    _, _, redone = check_restored(storage, tmp_path / "reference", log, kills)
     state = json.loads((storage / "ray" / "tune" / "hpo_generation.json").read_text())
     assert state["generation"] == 6
     totals = state["totals"]
