@@ -143,6 +143,7 @@ def test_paused_trials_hold_no_gpu(tmp_path):
     assert most >= 2, f"at most {most} trials were paused while an epoch ran on a GPU"
 
 
+@pytest.mark.timeout(900)  # every crash restarts a Ray worker: minutes on a loaded machine
 def test_crashed_worker_is_retried_and_an_always_failing_trial_is_recorded(tmp_path):
     markers = tmp_path / "markers"
     markers.mkdir()
