@@ -16,6 +16,8 @@ name                    what runs
 ``synetune-mobster``    Syne Tune 0.13 MOBSTER (GP over config and resource + asynchronous
                         Hyperband, stopping type, its default ``gp_multitask`` model)
 ``synetune-hypertune``  Syne Tune 0.13 Hyper-Tune (independent GPs per rung, stopping type)
+``synetune-dyhpo``      Syne Tune 0.13 DyHPO (pause / resume: MOBSTER's GP decides between
+                        resuming a paused trial by one linear rung and starting a new one)
 ``ray-asha``            Ray Tune's ASHAScheduler with random sampling (in process: ray is a core
                         dependency)
 ======================  ===================================================================
@@ -42,5 +44,6 @@ def peer_methods() -> dict[str, BenchMethod]:
         "smac-hpo": PeerMethod("smac-hpo", "smac", needs_fidelity=False),
         "synetune-mobster": PeerMethod("synetune-mobster", "synetune", stopping=True),
         "synetune-hypertune": PeerMethod("synetune-hypertune", "synetune", stopping=True),
+        "synetune-dyhpo": PeerMethod("synetune-dyhpo", "synetune"),
         "ray-asha": RayASHA(),
     }

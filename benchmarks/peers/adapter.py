@@ -4,7 +4,9 @@
 ``report`` / ``end`` to ``worker.py`` running in the peer's own environment, so the simulator
 runs the peer's decisions through the same harness (same problems, seeds, budgets, workers) as
 ours. A peer job becomes one trial started at the job's budget; peers without pause / resume
-(DEHB, SMAC) therefore retrain from scratch at every budget, exactly as they do natively.
+(DEHB, SMAC) therefore retrain from scratch at every budget, exactly as they do natively. A
+pause / resume peer (Syne Tune DyHPO) pauses a trial at a milestone and later resumes the same
+trial from its checkpoint up to the next one.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from benchmarks.bench_method import BenchMethod, geometric_levels
 from benchmarks.peers.envs import PeerUnavailable, ensure_env
 from benchmarks.problem import Problem
 from hpo import Study
-from hpo.core.decisions import CONTINUE, Start, Verdict
+from hpo.core.decisions import CONTINUE, Resume, Start, Verdict
 from hpo.core.protocols import Scheduler, StudyView
 from hpo.core.trial import Observation, Trial
 
@@ -67,12 +69,20 @@ class PeerScheduler(Scheduler):
     def __init__(self, process: PeerProcess) -> None:
         self._process = process
         self._key_of: dict[int, int] = {}
+        self._trial_of: dict[int, int] = {}
 
-    def next_action(self, view: StudyView) -> Start | None:
+    def next_action(self, view: StudyView) -> Start | Resume | None:
         reply = self._process.call({"op": "ask"})
         if reply["action"] == "wait":
             return None
+        if reply["action"] == "resume":
+            trial_id = self._trial_of.get(reply["key"])
+            if trial_id is None or view[trial_id].status.value != "paused":
+                raise PeerUnavailable(f"peer asked to resume key {reply['key']} (trial "
+                                      f"{trial_id}), which is not paused")
+            return Resume(trial_id, reply["budget"])
         self._key_of[view.next_trial_id] = reply["key"]
+        self._trial_of[reply["key"]] = view.next_trial_id
         return Start(reply["config"], reply["budget"])
 
     def on_result(self, trial: Trial, obs: Observation) -> Verdict:
@@ -81,6 +91,8 @@ class PeerScheduler(Scheduler):
         reply = self._process.call({"op": "report", "key": self._key_of[trial.id],
                                     "budget": obs.budget, "loss": obs.loss, "cost": obs.cost,
                                     "final": final})
+        if reply["decision"] == "pause":
+            return Verdict.pause("peer decision")
         return Verdict.stop("peer decision") if reply["decision"] == "stop" else CONTINUE
 
     def on_end(self, trial: Trial) -> None:

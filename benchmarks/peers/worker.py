@@ -6,8 +6,9 @@ It must not import scaletune (which is not installed there). Requests and replie
      "seed": 0, "workers": 4, "evaluations": 30 | null}               -> {"ok": true}
     {"op": "ask"}                        -> {"action": "start", "key": 3, "config": {...},
                                              "budget": 9} | {"action": "wait"}
+                                           | {"action": "resume", "key": 2, "budget": 27}
     {"op": "report", "key": 3, "budget": 9, "loss": 0.12, "cost": 4.2, "final": true}
-                                         -> {"decision": "continue" | "stop"}
+                                         -> {"decision": "continue" | "pause" | "stop"}
     {"op": "end", "key": 3, "status": "failed"}                        -> {"ok": true}
     {"op": "overhead", "peer": "optuna", "sizes": [100], "decisions": 5, "seed": 0}
                                          -> {"results": [...]}  (peer_drivers/overhead.py)
@@ -15,7 +16,8 @@ It must not import scaletune (which is not installed there). Requests and replie
 ``space`` is scaletune's parameter list (``SearchSpace.to_json()["params"]``). Each driver maps
 it to its library's own space type; losses are minimised. ``algo`` is the benchmark method's
 name (one peer family drives several methods); ``evaluations`` is the run's budget in full
-evaluations (SMAC sizes its initial design from it). The drivers live in ``peer_drivers/``
+evaluations (SMAC sizes its initial design from it). Pause / resume peers (Syne Tune DyHPO) answer
+a report with ``pause`` and an ask with ``resume`` of a paused key up to a new budget. The drivers live in ``peer_drivers/``
 (``cs_peers``: DEHB and SMAC on ConfigSpace; ``native_peers``: Optuna and Syne Tune with their
 own space types), imported only for the peer being run (this script's directory is
 ``sys.path[0]``).
@@ -59,6 +61,8 @@ def main() -> None:
             elif op == "ask":
                 key += 1
                 reply = driver.ask(key)
+                if reply["action"] == "resume":  # a resumed trial keeps its key: this one is unused
+                    key -= 1
             elif op == "report":
                 reply = {"decision": driver.report(request["key"], request["budget"],
                                                    request["loss"], request["cost"],

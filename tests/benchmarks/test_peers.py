@@ -88,6 +88,33 @@ def test_real_peers_run_in_their_own_env(name, problem):
 
 
 @pytest.mark.slow
+def test_dyhpo_pauses_and_resumes_the_same_trials():
+    """Syne Tune's DyHPO is pause / resume: trials stop at linear milestones (1, 3, 5, ...) and
+    are later resumed from their checkpoint, never retrained from scratch."""
+    from benchmarks.methods import get_methods
+    from benchmarks.problems import get_problem
+    from benchmarks.simulator import simulate
+
+    problem = get_problem("curves")
+    method = get_methods(["synetune-dyhpo"])[0]
+    method.evaluations = 3
+    study = method.start(problem, 0)
+    try:
+        record = simulate(study, problem, workers=2, max_budget=3 * problem.max_budget, seed=0,
+                          report_levels=method.report_levels(problem))
+    finally:
+        method.stop(study)
+    assert record.n_trials >= 3  # (no trial reaches 81 epochs this early: empty trajectory)
+    trials = list(study.trials.values())
+    assert all(problem.space.contains(t.config) for t in trials)
+    assert all(t.status.value == "paused" for t in trials)  # the budget ran out mid-study
+    resumed = [t for t in trials if t.budget > 1]  # a trial's first milestone is 1 epoch
+    assert resumed, "DyHPO never resumed a paused trial"
+    for t in resumed:  # one curve per trial: every epoch reported once, in order
+        assert [o.budget for o in t.observations] == list(range(1, int(t.budget) + 1))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["optuna-gp", "optuna-tpe", "smac-hpo"])
 def test_single_fidelity_peers_train_every_trial_to_the_full_budget(name):
     from benchmarks.methods import get_methods

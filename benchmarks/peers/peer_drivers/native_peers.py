@@ -113,11 +113,15 @@ def _space(params):
 
 
 def _scheduler(algo, space, fidelity, level_key, max_key, seed):
-    from syne_tune.optimizer.baselines import BOHB, KDE, MOBSTER, HyperTune
+    from syne_tune.optimizer.baselines import BOHB, KDE, MOBSTER, DyHPO, HyperTune
 
     common = {"metric": "loss", "mode": "min", "random_seed": seed}
     if algo in (None, "synetune-bohb") and fidelity is None:
         return KDE(space, **common)
+    if algo == "synetune-dyhpo":  # pause / resume; its defaults: linear rungs 1, 3, 5, ...
+        if fidelity is None:
+            raise ValueError(f"{algo} needs a fidelity")
+        return DyHPO(space, resource_attr=level_key, max_resource_attr=max_key, **common)
     cls = {None: BOHB, "synetune-bohb": BOHB, "synetune-mobster": MOBSTER,
            "synetune-hypertune": HyperTune}[algo]
     if fidelity is None:
@@ -129,7 +133,9 @@ def _scheduler(algo, space, fidelity, level_key, max_key, seed):
 class SyneTuneDriver:
     """``synetune-bohb`` (KDE + asynchronous Hyperband, or KDE alone without a fidelity),
     ``synetune-mobster`` (GP over (config, resource) + asynchronous Hyperband) and
-    ``synetune-hypertune`` (independent GPs per rung, ensemble acquisition)."""
+    ``synetune-hypertune`` (independent GPs per rung, ensemble acquisition), all stopping type,
+    and ``synetune-dyhpo`` (DyHPO: pause / resume, a GP decides between thawing a paused trial
+    by one rung and starting a new one)."""
 
     LEVEL_KEY, MAX_KEY = "hpo_level", "hpo_max_level"
 
@@ -140,6 +146,8 @@ class SyneTuneDriver:
             self.unit = float(fidelity["min"])
             space[self.MAX_KEY] = self._level(fidelity["max"])
         self.scheduler = _scheduler(algo, space, fidelity, self.LEVEL_KEY, self.MAX_KEY, seed)
+        pause_resume = getattr(self.scheduler, "does_pause_resume", None)  # not on FIFO (KDE)
+        self.pause_resume = fidelity is not None and pause_resume is not None and pause_resume()
         self.trials = {}
 
     def _level(self, budget):
@@ -151,6 +159,12 @@ class SyneTuneDriver:
         from syne_tune.backend.trial_status import Trial
 
         suggestion = self.scheduler.suggest(trial_id=key)
+        if suggestion is not None and not suggestion.spawn_new_trial_id:
+            resumed = self.trials[suggestion.checkpoint_trial_id]
+            if suggestion.config is not None:  # as Syne Tune's backend does on a resume
+                resumed.config = dict(suggestion.config)
+            return {"action": "resume", "key": resumed.trial_id,
+                    "budget": self._budget(resumed.config)}
         if suggestion is None or suggestion.config is None:
             return {"action": "wait"}
         trial = Trial(trial_id=key, config=suggestion.config,
@@ -165,17 +179,31 @@ class SyneTuneDriver:
             elif p["type"] == "int":
                 value = min(max(round(float(value)), p["low"]), p["high"])
             config[p["name"]] = value
-        budget = self.fidelity["max"] if self.fidelity else None
-        return {"action": "start", "key": key, "config": config, "budget": budget}
+        return {"action": "start", "key": key, "config": config,
+                "budget": self._budget(suggestion.config)}
+
+    def _budget(self, config):
+        """Where the trial stops next: the full budget, or a pause / resume scheduler's next
+        milestone (it writes that into the config's max-resource entry)."""
+        if self.fidelity is None:
+            return None
+        if not self.pause_resume:
+            return self.fidelity["max"]
+        budget = min(float(config[self.MAX_KEY]) * self.unit, float(self.fidelity["max"]))
+        return int(budget) if budget.is_integer() else budget
 
     def report(self, key, budget, loss, cost, final):
         from syne_tune.optimizer.scheduler import SchedulerDecision
 
         trial = self.trials[key]
+        if self.pause_resume:
+            final = float(budget) >= float(self.fidelity["max"]) * (1 - 1e-12)  # not a milestone
         result = {"loss": loss if math.isfinite(loss) else 1e12}
         if self.fidelity is not None:
             result[self.LEVEL_KEY] = self._level(budget)
         decision = self.scheduler.on_trial_result(trial, result)
+        if decision == SchedulerDecision.PAUSE and not final:
+            return "pause"  # the trial stays registered: it may be resumed
         if final or decision != SchedulerDecision.CONTINUE:
             self.scheduler.on_trial_complete(trial, result)
             del self.trials[key]
