@@ -16,8 +16,9 @@ It must not import scaletune (which is not installed there). Requests and replie
 ``space`` is scaletune's parameter list (``SearchSpace.to_json()["params"]``). Each driver maps
 it to its library's own space type; losses are minimised. ``algo`` is the benchmark method's
 name (one peer family drives several methods); ``evaluations`` is the run's budget in full
-evaluations (SMAC sizes its initial design from it). Pause / resume peers (Syne Tune DyHPO) answer
-a report with ``pause`` and an ask with ``resume`` of a paused key up to a new budget. The drivers live in ``peer_drivers/``
+evaluations (SMAC sizes its initial design from it). Pause / resume peers (Syne Tune DyHPO)
+answer a report with ``pause`` and an ask with ``resume`` of a paused key up to a new budget.
+The drivers live in ``peer_drivers/``
 (``cs_peers``: DEHB and SMAC on ConfigSpace; ``native_peers``: Optuna and Syne Tune with their
 own space types), imported only for the peer being run (this script's directory is
 ``sys.path[0]``).
@@ -61,7 +62,7 @@ def main() -> None:
             elif op == "ask":
                 key += 1
                 reply = driver.ask(key)
-                if reply["action"] == "resume":  # a resumed trial keeps its key: this one is unused
+                if reply["action"] == "resume":  # the resumed trial keeps its key: this one unused
                     key -= 1
             elif op == "report":
                 reply = {"decision": driver.report(request["key"], request["budget"],
