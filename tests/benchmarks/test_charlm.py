@@ -98,3 +98,24 @@ def test_a_diverged_run_counts_as_worse_than_every_finite_one():
         if r["log2_lr"] == -4.0:
             r["loss"] = float("inf")  # the true optimum diverged in every seed
     assert optima(rows)[("sp", 300, 32)]["log2_lr_star"] != pytest.approx(-4.0, abs=0.3)
+
+
+def test_the_transfer_replay_buys_proxy_runs_and_scores_the_recommendation():
+    from benchmarks.charlm_transfer import evaluate
+
+    rows = []
+    for w, flops in ((32, 1e9), (256, 64e9)):  # μP-like: the optimum (2^-4) does not move
+        for lr in np.arange(-9.0, -0.5, 1.0):
+            for s in (0, 1):
+                rows.append({"parametrization": "mup", "width": w, "log2_lr": float(lr),
+                             "steps": 300, "seed": s, "flops": flops,
+                             "loss": 2 + 0.05 * (lr + 4) ** 2 + 0.01 * s - 0.1 * (w == 256)})
+    result = evaluate(rows, proxy=32, target=256, param="mup", steps=300, runs=10, studies=1)
+    study = result["transfer"]["studies"][0]
+    assert study["flops"] == 10 * 1e9  # ten proxy runs bought, none at the target
+    assert result["transfer"]["flops_pct_of_target_sweep"] == pytest.approx(
+        100 * 10e9 / (18 * 64e9))  # 9 lrs x 2 seeds at the target
+    assert result["naive"]["log2_lr"] == -4.0 and result["naive"]["regret"] == 0.0
+    assert result["transfer"]["regret_mean"] <= 0.05  # within one grid step of the optimum
+    assert result["random_at_equal_flops"]["target_runs"] < 1
+    assert result["random_at_equal_flops"]["expected_regret"] > 0.3
