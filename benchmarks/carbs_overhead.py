@@ -8,7 +8,11 @@ sees the same data). Resampling is disabled here (``resample_frequency=0``): a r
 nothing and would hide the model's cost. The issue's measurement of the reference CARBS (Pyro
 GPs, 1,000 Adam steps three times per suggestion) is 10-21 s at 12 observations on 3 dims.
 
-Run: ``python -m benchmarks.carbs_overhead`` (JSON in results/carbs_overhead.json).
+With ``--reference`` the CARBS reference (the ``carbs-ref`` peer venv) is timed in the same run on
+the same toy at d = 3 (``benchmarks/peers/peer_drivers/overhead.py``: ``carbs_ref``) and the
+speed-up (reference median / ours) is printed per size.
+
+Run: ``python -m benchmarks.carbs_overhead [--reference]`` (JSON in results/carbs_overhead.json).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import statistics
 import time
@@ -81,6 +86,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--pending", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("results/carbs_overhead.json"))
+    parser.add_argument("--reference", action="store_true", help="time the CARBS reference too")
+    parser.add_argument("--reference-repeats", type=int, default=3)
     args = parser.parse_args()
     rows = []
     for dim in args.dims:
@@ -94,10 +101,30 @@ def main() -> None:
             rows.append(row)
             print(f"d={dim:2d} n={n:4d}: median {row['median_s']:.3f} s, "
                   f"max {row['max_s']:.3f} s per suggestion")
+    reference = _reference(args.reference_repeats) if args.reference else []
+    for ref in reference:
+        ours = next(r for r in rows if r["dim"] == ref["dim"]
+                    and r["observations"] == ref["observations"])
+        print(f"reference d={ref['dim']} n={ref['observations']}: median "
+              f"{ref['median_s']:.2f} s (max {ref['max_s']:.2f}); ours "
+              f"{ref['median_s'] / ours['median_s']:.0f}x faster")
     meta = {"python": platform.python_version(), "torch": torch.__version__,
-            "threads": 1, "machine": platform.machine()}
+            "threads": 1, "machine": platform.machine(), "load_average": os.getloadavg()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    args.out.write_text(json.dumps({"meta": meta, "rows": rows, "reference": reference},
+                                   indent=1))
+
+
+def _reference(repeats: int) -> list[dict[str, Any]]:
+    from benchmarks.peers.adapter import PeerProcess
+    from benchmarks.peers.envs import ensure_env
+
+    process = PeerProcess(ensure_env("carbs"))
+    try:
+        return process.call({"op": "overhead", "peer": "carbs", "sizes": list(SIZES),
+                             "decisions": repeats, "seed": 0})["results"]
+    finally:
+        process.close()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ name                    what runs
 ``synetune-hypertune``  Syne Tune 0.13 Hyper-Tune (independent GPs per rung, stopping type)
 ``synetune-dyhpo``      Syne Tune 0.13 DyHPO (pause / resume: MOBSTER's GP decides between
                         resuming a paused trial by one linear rung and starting a new one)
+``carbs-ref``           the CARBS reference (imbue-ai/carbs @ 8f7fee0, MIT; Pyro GPs), built
+                        offline from ``<shared>/peers/carbs-8f7fee0.tar.gz``; numeric spaces
 ``ray-asha``            Ray Tune's ASHAScheduler with random sampling (in process: ray is a core
                         dependency)
 ======================  ===================================================================
@@ -45,5 +47,6 @@ def peer_methods() -> dict[str, BenchMethod]:
         "synetune-mobster": PeerMethod("synetune-mobster", "synetune", stopping=True),
         "synetune-hypertune": PeerMethod("synetune-hypertune", "synetune", stopping=True),
         "synetune-dyhpo": PeerMethod("synetune-dyhpo", "synetune"),
+        "carbs-ref": PeerMethod("carbs-ref", "carbs", needs_fidelity=False),
         "ray-asha": RayASHA(),
     }

@@ -20,7 +20,11 @@ from pathlib import Path
 from hpo.errors import HPOError
 
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements"
-IMPORTS = {"dehb": "dehb", "optuna": "optuna", "smac": "smac", "synetune": "syne_tune"}
+IMPORTS = {"dehb": "dehb", "optuna": "optuna", "smac": "smac", "synetune": "syne_tune",
+           "carbs": "carbs"}
+#: peers whose source is not on a package index: a local archive, installed with --no-deps after
+#: the requirements (found in ``$SCALETUNE_PEER_SOURCES``, else ``<data>/../peers``)
+ARCHIVES = {"carbs": "carbs-8f7fee0.tar.gz"}
 INSTALL_TIMEOUT_S = 1200
 
 
@@ -31,6 +35,19 @@ class PeerUnavailable(HPOError):
 def envs_root() -> Path:
     return Path(os.environ.get("SCALETUNE_PEER_ENVS",
                                Path.home() / ".cache" / "scaletune" / "peers"))
+
+
+def archive(peer: str) -> Path:
+    """The local source archive of ``peer`` (see :data:`ARCHIVES`)."""
+    from benchmarks.data import data_root
+
+    env = os.environ.get("SCALETUNE_PEER_SOURCES")
+    root = data_root()
+    folder = Path(env) if env else (root.parent / "peers" if root is not None else None)
+    if folder is None or not (folder / ARCHIVES[peer]).exists():
+        raise PeerUnavailable(f"{peer}: source archive {ARCHIVES[peer]} not found (set "
+                              f"SCALETUNE_PEER_SOURCES to the folder holding it)")
+    return folder / ARCHIVES[peer]
 
 
 def env_dir(peer: str) -> Path:
@@ -50,7 +67,8 @@ def ensure_env(peer: str) -> Path:
         raise PeerUnavailable(f"unknown peer {peer!r}; known: {sorted(IMPORTS)}")
     directory = env_dir(peer)
     python = directory / "bin" / "python"
-    ok, failed, log = directory / ".ok", directory / ".failed", directory / "install.log"
+    ok, failed = directory / ".ok", directory / ".failed"
+    log = directory.with_name(directory.name + ".install.log")  # venv --clear empties the dir
     envs_root().mkdir(parents=True, exist_ok=True)
     with open(envs_root() / f"{peer}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -62,8 +80,11 @@ def ensure_env(peer: str) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         steps = [[sys.executable, "-m", "venv", "--clear", str(directory)],
                  [str(python), "-m", "pip", "install", "-q", "-r",
-                  str(REQUIREMENTS / f"{peer}.txt")],
-                 [str(python), "-c", f"import {IMPORTS[peer]}"]]
+                  str(REQUIREMENTS / f"{peer}.txt")]]
+        if peer in ARCHIVES:
+            steps.append([str(python), "-m", "pip", "install", "-q", "--no-deps",
+                          str(archive(peer))])
+        steps.append([str(python), "-c", f"import {IMPORTS[peer]}"])
         with open(log, "w") as out:
             for step in steps:
                 try:

@@ -36,7 +36,8 @@ import traceback
 DRIVERS = {"dehb": ("peer_drivers.cs_peers", "DEHBDriver"),
            "optuna": ("peer_drivers.native_peers", "OptunaDriver"),
            "smac": ("peer_drivers.cs_peers", "SMACDriver"),
-           "synetune": ("peer_drivers.native_peers", "SyneTuneDriver")}
+           "synetune": ("peer_drivers.native_peers", "SyneTuneDriver"),
+           "carbs": ("peer_drivers.carbs_peer", "CARBSDriver")}
 
 
 def make_driver(request):
@@ -77,6 +78,8 @@ def main() -> None:
                 reply = {"results": measure(request["peer"], request["sizes"],
                                             request["decisions"], request.get("seed", 0))}
             elif op == "close":
+                if driver is not None and hasattr(driver, "close"):
+                    driver.close()
                 return
             else:
                 reply = {"error": f"unknown op {op!r}"}

@@ -142,3 +142,47 @@ MEASURES = {"optuna": optuna_gp, "synetune": synetune_mobster}
 
 def measure(peer, sizes, decisions, seed):
     return MEASURES[peer](sizes, decisions, seed)
+
+
+def carbs_ref(sizes, decisions, seed, dims=(3,), pending=3):
+    """The CARBS reference on ``benchmarks.carbs_overhead``'s cost-aware toy: ``n`` results
+    around the search centre (basic-space offsets ``N(0, 0.6)``, clipped to the bounds),
+    ``pending`` remembered outstanding suggestions, resampling off; then ``decisions`` timed
+    ``suggest()`` calls that are not remembered, so each sees the same data (as ours)."""
+    from carbs import ObservationInParam
+    from peer_drivers.carbs_peer import build
+
+    rows = []
+    for dim in dims:
+        space = [{"type": "float", "name": "lr", "low": 1e-5, "high": 1.0, "log": True},
+                 {"type": "int", "name": "width", "low": 8, "high": 4096, "log": True}]
+        space += [{"type": "float", "name": f"x{j}", "low": 0.0, "high": 1.0, "log": False}
+                  for j in range(dim - 2)]
+        for n in sizes:
+            rng = random.Random(seed)
+            carbs, folder = build(space, seed)
+            carbs.config.resample_frequency = 0
+            carbs.config.is_saved_on_every_observation = False
+            for _ in range(n):
+                lr = 10 ** min(max(math.log10(math.sqrt(1e-5)) + rng.gauss(0, 0.6), -5), 0)
+                width = round(10 ** min(max(math.log10(math.sqrt(8 * 4096)) + rng.gauss(0, 0.6),
+                                            math.log10(8)), math.log10(4096)))
+                config = {"lr": lr, "width": width}
+                config.update({f"x{j}": min(max(0.5 + rng.gauss(0, 0.6), 0.0), 1.0)
+                               for j in range(dim - 2)})
+                loss = 0.1 * (math.log10(lr) + 3) ** 2 + 3 / math.sqrt(width)
+                loss += sum((config[f"x{j}"] - 0.3) ** 2 for j in range(dim - 2))
+                carbs.observe(ObservationInParam(input=config, output=loss, cost=float(width)))
+            for k in range(pending):
+                carbs.suggest(suggestion_id=f"pending-{k}")
+            times = []
+            for _ in range(decisions):
+                start = time.perf_counter()
+                carbs.suggest(is_suggestion_remembered=False)
+                times.append(time.perf_counter() - start)
+            folder.cleanup()
+            rows.append({**_summary(n, times), "dim": dim, "pending": pending})
+    return rows
+
+
+MEASURES["carbs"] = carbs_ref
