@@ -42,14 +42,17 @@ def _params(space):
     return params
 
 
-def build(space, seed):
-    """A CARBS instance for our parameter list (and its temporary checkpoint folder)."""
+def build(space, seed, *, resample_frequency=5, saved_on_every_observation=True):
+    """A CARBS instance for our parameter list (and its temporary checkpoint folder); the two
+    options are CARBS's defaults unless the overhead measurement turns them off."""
     os.environ["WANDB_MODE"] = "disabled"
     from carbs import CARBS, CARBSParams
 
     folder = tempfile.TemporaryDirectory(prefix="carbs-ref-")
     config = CARBSParams(better_direction_sign=-1, is_wandb_logging_enabled=False, seed=seed,
-                         checkpoint_dir=folder.name + "/")
+                         checkpoint_dir=folder.name + "/",
+                         resample_frequency=resample_frequency,
+                         is_saved_on_every_observation=saved_on_every_observation)
     return CARBS(config, _params(space)), folder
 
 

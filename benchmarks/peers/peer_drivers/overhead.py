@@ -160,9 +160,8 @@ def carbs_ref(sizes, decisions, seed, dims=(3,), pending=3):
                   for j in range(dim - 2)]
         for n in sizes:
             rng = random.Random(seed)
-            carbs, folder = build(space, seed)
-            carbs.config.resample_frequency = 0
-            carbs.config.is_saved_on_every_observation = False
+            carbs, folder = build(space, seed, resample_frequency=0,
+                                  saved_on_every_observation=False)
             for _ in range(n):
                 lr = 10 ** min(max(math.log10(math.sqrt(1e-5)) + rng.gauss(0, 0.6), -5), 0)
                 width = round(10 ** min(max(math.log10(math.sqrt(8 * 4096)) + rng.gauss(0, 0.6),
