@@ -8,8 +8,7 @@ own scale (the geometric mean for log parameters) and a linear parameter's scale
 (``searchers.carbs_space``). CARBS has no categorical parameters: a space with one is refused.
 Its documented defaults otherwise (``CARBSParams(better_direction_sign=-1)``, 4 random samples,
 resampling every 5 observations, Thompson outstanding suggestions), with wandb disabled and its
-pickled
-checkpoints written into a temporary folder that is deleted at the end. A study's cost (the
+pickled checkpoints written into a temporary folder that is deleted at the end. A study's cost (the
 ``cost`` of each report: FLOPs, seconds) is the observation's cost.
 """
 
@@ -64,7 +63,7 @@ class CARBSDriver:
         self.params = params
         self.fidelity = fidelity
         self.carbs, self._folder = build(params, seed)
-        self.configs = {}
+        self.suggestions = {}  # key -> CARBS's own suggestion dict (what observe() expects)
 
     def ask(self, key):
         suggestion = self.carbs.suggest(suggestion_id=str(key)).suggestion
@@ -76,28 +75,28 @@ class CARBSDriver:
             else:
                 value = min(max(float(value), float(p["low"])), float(p["high"]))
             config[p["name"]] = value
-        self.configs[key] = (suggestion, config)
+        self.suggestions[key] = suggestion
         budget = self.fidelity["max"] if self.fidelity else None
         return {"action": "start", "key": key, "config": config, "budget": budget}
 
     def report(self, key, budget, loss, cost, final):
-        from carbs import ObservationInParam
-
         if not final:
             return "continue"
-        suggestion, _ = self.configs.pop(key)
-        failed = not math.isfinite(loss)
-        self.carbs.observe(ObservationInParam(input=suggestion, output=loss if not failed else 0.0,
-                                              cost=max(float(cost), 1e-12), is_failure=failed))
+        self._observe(key, loss, cost)
         return "stop"
 
     def end(self, key, status):
+        if key in self.suggestions:
+            self._observe(key, math.nan, 0.0)
+
+    def _observe(self, key, loss, cost):
+        """Observe the trial of ``key``; a non-finite loss is a CARBS failure."""
         from carbs import ObservationInParam
 
-        entry = self.configs.pop(key, None)
-        if entry is not None:
-            self.carbs.observe(ObservationInParam(input=entry[0], output=0.0, cost=1e-12,
-                                                  is_failure=True))
+        failed = not math.isfinite(loss)
+        self.carbs.observe(ObservationInParam(input=self.suggestions.pop(key),
+                                              output=0.0 if failed else loss,
+                                              cost=max(float(cost), 1e-12), is_failure=failed))
 
     def close(self):
         self._folder.cleanup()
