@@ -3,6 +3,7 @@
     python -m benchmarks run --suite quick            # the README's main command (< 10 min)
     python -m benchmarks run --suite standard --methods random asha dehb-ref --seeds 10
     python -m benchmarks report --out results/quick
+    python -m benchmarks cost-report --out results/cost   # Pareto metrics (cost suite)
     python -m benchmarks list
     python -m benchmarks core                         # Study throughput / replay / memory
     python -m benchmarks speed                        # YAHPO loader + simulator speed
@@ -47,6 +48,13 @@ def _report(args: argparse.Namespace) -> int:
     from benchmarks.report import report
 
     print(report(Path(args.out)))
+    return 0
+
+
+def _cost_report(args: argparse.Namespace) -> int:
+    from benchmarks.cost_report import cost_report
+
+    print(cost_report(Path(args.out)))
     return 0
 
 
@@ -117,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("report", help="regenerate tables and plots from results")
     rep.add_argument("--out", default="results/quick")
     rep.set_defaults(func=_report)
+    cost = sub.add_parser("cost-report",
+                          help="Pareto hypervolume and matched-cost regret (cost suite)")
+    cost.add_argument("--out", default="results/cost")
+    cost.set_defaults(func=_cost_report)
     lst = sub.add_parser("list", help="problems, methods and suites")
     lst.set_defaults(func=_list)
     core = sub.add_parser("core", help="Study throughput, replay time and memory")

@@ -58,6 +58,7 @@ def _ours() -> dict[str, BenchMethod]:
         "mobster-exp-decay": Ours("mobster-exp-decay", MOBSTER(kernel="exp-decay-sum")),
         "hyperband-bo": Ours("hyperband-bo", resolve_method("hyperband-bo")),
         "freeze-thaw": Ours("freeze-thaw", resolve_method("freeze-thaw")),
+        "carbs": Ours("carbs", resolve_method("carbs")),
     }
     return methods
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import cost_aware
 from benchmarks.problem import Problem
 from hpo.core.types import Config
 from hpo.errors import HPOError
@@ -70,7 +71,7 @@ def all_names() -> list[str]:
     names += [f"fcnet/{t}" for t in FCNET_TASKS]
     names += [f"lcdb/{d}" for d in LCDB_DATASETS]
     names += [f"{n}{FULL}" for n in FULL_FIDELITY]
-    return names
+    return names + cost_aware.names()
 
 
 class UnknownProblem(HPOError, KeyError):
@@ -82,7 +83,8 @@ class UnknownProblem(HPOError, KeyError):
 def get_problem(name: str) -> Problem:
     """Build a problem by name (see :func:`all_names`; any downloaded YAHPO scenario runs as
     ``<scenario>/<instance>``, see :func:`benchmarks.yahpo.known_scenarios`; any
-    multi-fidelity problem at its full fidelity as ``<name>@full``).
+    multi-fidelity problem at its full fidelity as ``<name>@full``; the cost-aware problems of
+    :mod:`benchmarks.cost_aware` as ``<name>@cost``).
 
     Raises:
         UnknownProblem: the message lists the valid names (also for ``<name>@full`` of a
@@ -91,6 +93,12 @@ def get_problem(name: str) -> Problem:
     """
     if name.endswith(FULL):
         return FullFidelity(get_problem(name[:-len(FULL)]))
+    if name.endswith(cost_aware.SUFFIX):
+        inner = name[:-len(cost_aware.SUFFIX)]
+        if inner not in cost_aware.COST_AWARE:
+            raise UnknownProblem(f"no cost-aware variant of {inner!r}; valid: "
+                                 f"{cost_aware.names()}")
+        return cost_aware.CostAware(get_problem(inner))
     family, _, instance = name.partition("/")
     if name in ("branin", "hartmann"):
         from benchmarks.synthetic import BotorchMF

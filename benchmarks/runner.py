@@ -67,6 +67,9 @@ def run_one(task: Task) -> dict[str, Any]:
                       sim_time=rec.sim_time, real_s=rec.real_s, decision_s=rec.decision_s,
                       n_trials=rec.n_trials, n_reports=rec.n_reports,
                       final_loss=rec.final_loss, best_config=rec.best_config)
+        if problem.fidelity is None:
+            record["evaluations"] = [[c, loss if math.isfinite(loss) else None]
+                                     for c, loss in rec.evaluations]
     except Exception as err:  # noqa: BLE001 -- recorded, the suite goes on
         record["error"] = f"{type(err).__name__}: {err}"
         record["traceback"] = traceback.format_exc()

@@ -40,6 +40,8 @@ class RunRecord:
         decision_s: real seconds spent in ``ask`` / ``report`` (the optimiser's overhead).
         real_s: real seconds of the whole run.
         best_config: the final incumbent.
+        evaluations: ``(cost, observed loss)`` of every completed evaluation of a
+            single-fidelity problem (the data of the cost-aware Pareto metrics).
     """
 
     trajectory: list[tuple[float, float, float]] = field(default_factory=list)
@@ -50,6 +52,7 @@ class RunRecord:
     decision_s: float = 0.0
     real_s: float = 0.0
     best_config: dict[str, Any] | None = None
+    evaluations: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def final_loss(self) -> float:
@@ -172,6 +175,8 @@ class Simulator:
             true = self.problem.true_loss(segment.config)
             self.record.trajectory.append((self._clock, self.record.spent, true))
         last = i + 1 == len(segment.budgets)
+        if self.problem.fidelity is None and last:
+            self.record.evaluations.append((segment.costs[i], loss))
         if verdict.should_stop or last:
             del self._segments[segment.trial_id]
             if not verdict.should_stop:

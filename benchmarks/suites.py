@@ -8,6 +8,10 @@ single-fidelity problems (FCNet, and Branin / Hartmann / LCBench ``@full``: at f
 only; the ``single`` suite), ``mobster`` and ``hyperband-bo`` against ASHA, Hyperband, DEHB,
 Syne Tune MOBSTER / Hyper-Tune / BOHB and Optuna TPE-HB on the multi-fidelity ones. Methods
 that need a fidelity are skipped on single-fidelity problems.
+
+Issue 12's ``cost`` suite: ``carbs`` against the reference CARBS, ``bo`` and random search on
+cost-aware problems (epochs and width searched, :mod:`benchmarks.cost_aware`), scored by the
+Pareto metrics of :mod:`benchmarks.pareto_metrics` (``python -m benchmarks cost-report``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ SINGLE_PEERS = ("optuna-gp", "optuna-tpe", "smac-hpo")
 SINGLE_FIDELITY = ("fcnet/protein_structure", "fcnet/naval_propulsion", "branin@full",
                    "hartmann@full", "lcbench/167168@full", "lcbench/189873@full",
                    "lcbench/189906@full")
+#: issue 12's cost-aware problems (compute searched; :mod:`benchmarks.cost_aware`)
+COST_AWARE = ("lcbench/189873@cost", "lcbench/167168@cost", "digits@cost")
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,8 @@ SUITES = {
         OURS + MODEL_BASED + PEERS + GP_PEERS + SINGLE_PEERS, seeds=10, workers=4, budget=30),
     "single": Suite("single", SINGLE_FIDELITY, ("random", "bo") + SINGLE_PEERS, seeds=10,
                     workers=4, budget=30, single_budget=30),
+    "cost": Suite("cost", COST_AWARE, ("random", "bo", "carbs", "carbs-ref"), seeds=10,
+                  workers=4, budget=40, single_budget=40),
     "full": Suite("full", (), OURS + MODEL_BASED + PEERS + GP_PEERS + SINGLE_PEERS, seeds=30,
                   workers=4, budget=50, single_budget=200),
 }

@@ -5,8 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["hpo.space.search_space", "hpo.space.conditions", "hpo.core.scale", "hpo.core.study", "hpo.rng", "hpo.core.types", "hpo.testing",
-           "searchers.random", "schedulers.hyperband"]
+MODULES = ["hpo.space.search_space", "hpo.space.conditions", "hpo.core.scale", "hpo.core.study",
+           "hpo.rng", "hpo.core.types", "hpo.testing", "searchers.random", "schedulers.hyperband"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -19,7 +19,8 @@ def module_name(root: Path, path: Path) -> str:
 
 def import_graph(root: Path, packages: list[str]) -> dict[str, set[str]]:
     """module -> the project modules it imports (``from pkg import sub`` -> ``pkg.sub``)."""
-    files = {module_name(root, p): p for pkg in packages for p in sorted((root / pkg).rglob("*.py"))}
+    files = {module_name(root, p): p for pkg in packages
+             for p in sorted((root / pkg).rglob("*.py"))}
     graph: dict[str, set[str]] = {name: set() for name in files}
     for name, path in files.items():
         is_pkg = path.name == "__init__.py"

@@ -68,7 +68,8 @@ def test_training_is_seeded(text):
 
 
 def _rows(drift: float, widths=(32, 64, 128, 256), seeds=(0, 1, 2)):
-    """Synthetic sweep: loss = 2 + 0.05 (log2 lr - c(w))^2 + noise, c(w) = -4 + drift log2(w/32)."""
+    """Synthetic sweep: loss = 2 + 0.05 (log2 lr - c(w))^2 + noise,
+    c(w) = -4 + drift log2(w/32)."""
     rng = np.random.default_rng(1)
     rows = []
     for w in widths:

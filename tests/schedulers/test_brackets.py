@@ -3,8 +3,12 @@
 import pytest
 
 from hpo import MethodError
-from schedulers.brackets import (async_bracket_probabilities, hyperband_brackets, max_halvings,
-                                 rung_levels)
+from schedulers.brackets import (
+    async_bracket_probabilities,
+    hyperband_brackets,
+    max_halvings,
+    rung_levels,
+)
 
 
 def table(r_min, r_max, eta, convention="li2018"):

@@ -5,7 +5,8 @@ float or int to ``LogSpace`` (``is_integer`` for ints), a linear one to ``Linear
 bounded by the space; the search centre of every parameter is the centre of its range on its
 own scale (the geometric mean for log parameters) and a linear parameter's scale is its range
 (at least 1 / 0.3 for integers): the rules our ``carbs`` method derives from a space by default
-(``searchers.carbs_space``). CARBS has no categorical parameters: a space with one is refused.
+(``searchers.carbs_space``). CARBS has no categorical parameters: a space with one is refused
+(constants are passed through).
 Its documented defaults otherwise (``CARBSParams(better_direction_sign=-1)``, 4 random samples,
 resampling every 5 observations, Thompson outstanding suggestions), with wandb disabled and its
 pickled checkpoints written into a temporary folder that is deleted at the end. A study's cost (the
@@ -25,6 +26,8 @@ def _params(space):
     params = []
     for p in space:
         kind = p["type"]
+        if kind == "constant":
+            continue  # not searched: passed through in every suggestion
         if kind not in ("float", "int"):
             raise ValueError(f"CARBS has no {kind} parameters ({p['name']!r})")
         low, high, integer = float(p["low"]), float(p["high"]), kind == "int"
@@ -69,6 +72,9 @@ class CARBSDriver:
         suggestion = self.carbs.suggest(suggestion_id=str(key)).suggestion
         config = {}
         for p in self.params:
+            if p["type"] == "constant":
+                config[p["name"]] = p["value"]
+                continue
             value = suggestion[p["name"]]
             if p["type"] == "int":
                 value = min(max(int(round(float(value))), int(p["low"])), int(p["high"]))

@@ -7,12 +7,23 @@ import textwrap
 
 import pytest
 
-from hpo import (Fidelity, FidelityError, Float, HPOWarning, InvalidConfigError, ReplayError,
-                 ReportError, SearchSpace, StorageError, Study, TrialStateError, TrialStatus,
-                 UnknownTrialError)
+from hpo import (
+    Fidelity,
+    FidelityError,
+    Float,
+    HPOWarning,
+    InvalidConfigError,
+    ReplayError,
+    ReportError,
+    SearchSpace,
+    StorageError,
+    Study,
+    TrialStateError,
+    TrialStatus,
+    UnknownTrialError,
+)
 from hpo.core.decisions import Decision
 from schedulers import ASHA, DEHB, Hyperband
-
 from tests.hpo.helpers import FIDELITY, SPACE, curve, drive, journal_decisions
 
 

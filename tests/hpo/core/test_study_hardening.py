@@ -15,7 +15,6 @@ from hpo import FidelityError, HPOError, StorageError, Study
 from hpo.journal import storage as storage_module
 from schedulers.fifo import FIFOScheduler
 from searchers.random import RandomSearcher
-
 from tests.hpo.helpers import FIDELITY, SPACE, curve
 
 

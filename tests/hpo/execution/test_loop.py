@@ -6,12 +6,11 @@ import pandas as pd
 import pytest
 
 import hpo
-from hpo import Fidelity, HPOError, ProcessPoolExecutor, Study, TrialStatus, tune
+from hpo import HPOError, ProcessPoolExecutor, Study, TrialStatus, tune
+from hpo.core.trial import Ticket
 from hpo.execution.handle import TrialHandle
 from hpo.execution.progress import Progress
-from hpo.core.trial import Ticket
 from schedulers import Hyperband
-
 from tests.hpo import objectives
 from tests.hpo.helpers import FIDELITY, SPACE, curve
 

@@ -4,8 +4,16 @@ import math
 import numpy as np
 import pytest
 
-from hpo import (Categorical, Constant, Float, Int, InvalidConfigError, Ordinal, SearchSpace,
-                 SpaceError)
+from hpo import (
+    Categorical,
+    Constant,
+    Float,
+    Int,
+    InvalidConfigError,
+    Ordinal,
+    SearchSpace,
+    SpaceError,
+)
 
 
 def full_space():
