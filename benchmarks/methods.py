@@ -43,6 +43,7 @@ class Ours(BenchMethod):
 
 def _ours() -> dict[str, BenchMethod]:
     from schedulers import ASHA
+    from schedulers.freeze_thaw import FreezeThaw
     from schedulers.model_based import MOBSTER
 
     methods: dict[str, BenchMethod] = {
@@ -58,6 +59,8 @@ def _ours() -> dict[str, BenchMethod]:
         "mobster-exp-decay": Ours("mobster-exp-decay", MOBSTER(kernel="exp-decay-sum")),
         "hyperband-bo": Ours("hyperband-bo", resolve_method("hyperband-bo")),
         "freeze-thaw": Ours("freeze-thaw", resolve_method("freeze-thaw")),
+        "freeze-thaw-geo": Ours("freeze-thaw-geo", FreezeThaw(grid="geometric")),
+        "freeze-thaw-geo3": Ours("freeze-thaw-geo3", FreezeThaw(grid="geometric", ratio=3.0)),
         "carbs": Ours("carbs", resolve_method("carbs")),
     }
     return methods

@@ -1,12 +1,15 @@
 """Run (problem, method, seed) simulations and append their records to a JSON-lines file.
 
 Every finished run is appended at once, so an interrupted suite resumes where it stopped: runs
-already in the file are skipped. A method that crashes on one seed, a peer that cannot be
-installed, a problem whose data is missing: each is recorded (``error``) and the rest go on.
+already in the file are skipped. Lines are appended under a lock, so several runners may share
+one folder (a run both of them start is recorded twice; reports keep the last record). A method
+that crashes on one seed, a peer that cannot be installed, a problem whose data is missing: each
+is recorded (``error``) and the rest go on.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -94,6 +97,20 @@ def load_runs(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def append_record(path: Path, record: dict[str, Any]) -> None:
+    """Append one JSON line under an exclusive ``flock``: several runners (e.g. one per method)
+    may share a results folder without interleaving their lines, also where an ``O_APPEND``
+    write is not atomic (network filesystems)."""
+    line = json.dumps(record) + "\n"
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.write(line)
+            fh.flush()
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def _init_worker() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
@@ -115,8 +132,7 @@ def run_tasks(tasks: Iterable[Task], out_dir: Path, *, jobs: int = 2,
     results: list[dict[str, Any]] = []
 
     def keep(record: dict[str, Any]) -> None:
-        with open(path, "a") as fh:
-            fh.write(json.dumps(record) + "\n")
+        append_record(path, record)
         results.append(record)
         if echo:
             status = record.get("error") or record.get("skipped") or \

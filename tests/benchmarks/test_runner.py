@@ -59,3 +59,4 @@ def test_cli_run_and_report(tmp_path, capsys):
     assert len(lines) == 4 and all("trajectory" in json.loads(x) for x in lines)
     assert main(["report", "--out", str(out)]) == 0
     assert "| asha |" in capsys.readouterr().out
+
