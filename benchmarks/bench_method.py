@@ -21,6 +21,8 @@ class BenchMethod(ABC):
     # the run's budget in full evaluations, set by the runner before ``start`` (None: not
     # known); a peer whose defaults depend on it (SMAC's initial design) is told it
     evaluations: float | None = None
+    # takes each trial's budget from its config (``own_budget_axis`` problems need this)
+    own_budget: bool = False
 
     @abstractmethod
     def start(self, problem: Problem, seed: int) -> Study:
@@ -30,6 +32,8 @@ class BenchMethod(ABC):
         """Release what ``start`` acquired (peer processes)."""
 
     def supports(self, problem: Problem) -> bool:
+        if (getattr(problem, "own_budget_axis", None) is not None) != self.own_budget:
+            return False
         return problem.fidelity is not None or not self.needs_fidelity
 
     def report_levels(self, problem: Problem) -> list[float] | None:

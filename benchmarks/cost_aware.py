@@ -16,6 +16,12 @@ other cost-driving dimension of the inner problem stays searched (LCBench's ``ma
   (wall seconds of real training on a shared 2-core machine differ between otherwise identical
   runs, which would make seeds of one method incomparable).
 
+``<name>@cost-steps`` is the same problem with the fidelity kept: a trial reports at every step
+up to its own budget (the config's value of the fidelity dimension), so a method may stop a
+candidate early along its own epochs (``carbs`` with ``budget_param`` / ``stop_eta``). Only
+methods that take each trial's budget from its config run on it (``own_budget``); its runs are
+scored together with the ``@cost`` problem's, with every trial's last report as its result.
+
 Regret is normalised with the inner problem's optimum and reference at full fidelity, so a
 regret of 0 is the best known result at any cost. The Pareto metrics are in
 :mod:`benchmarks.pareto_metrics`.
@@ -33,6 +39,7 @@ from hpo import Float, Int, Ordinal, SearchSpace
 from hpo.core.types import Config
 
 SUFFIX = "@cost"
+STEPS = "@cost-steps"
 #: the problems that have an ``@cost`` variant (deterministic inner problems only)
 COST_AWARE = ("lcbench/167168", "lcbench/189873", "lcbench/189906", "digits")
 
@@ -40,18 +47,25 @@ COST_AWARE = ("lcbench/167168", "lcbench/189873", "lcbench/189906", "digits")
 class CostAware(Problem):
     """``<inner>@cost``: the inner problem's fidelity searched as a log-scale dimension."""
 
-    def __init__(self, inner: Problem) -> None:
+    #: every trial's last report is recorded as an evaluation (the Pareto metrics' data)
+    records_evaluations = True
+
+    def __init__(self, inner: Problem, *, steps: bool = False) -> None:
         if inner.fidelity is None or not inner.resumable:
             raise ValueError(f"{inner.name!r} has no resumable fidelity: no {SUFFIX} variant")
         self.inner = inner
-        self.name = inner.name + SUFFIX
+        self.steps = steps
+        self.name = inner.name + (STEPS if steps else SUFFIX)
+        self.report_name = inner.name + SUFFIX  # scored together with the @cost problem
         fidelity = inner.fidelity
         self.axis = fidelity.name
         params = [_searchable(p) for p in inner.space]
         dim = (Int(self.axis, int(fidelity.min), int(fidelity.max), log=True)
                if fidelity.integer else Float(self.axis, fidelity.min, fidelity.max, log=True))
         self.space = SearchSpace(params + [dim])
-        self.fidelity = None
+        self.fidelity = fidelity if steps else None
+        #: the dimension a trial's own budget comes from (methods must honour it)
+        self.own_budget_axis = self.axis if steps else None
         self.resumable = True
         self.incremental = inner.incremental
         self.optimum, self.reference = inner.optimum, inner.reference
@@ -63,9 +77,11 @@ class CostAware(Problem):
         inner = {k: v for k, v in config.items() if k != self.axis}
         return inner, float(config[self.axis])
 
-    def cost(self, config: Config) -> float:
-        """What training ``config`` to its own budget costs (FLOPs or surrogate seconds)."""
-        inner, budget = self._split(config)
+    def cost(self, config: Config, budget: float | None = None) -> float:
+        """What training ``config`` to its own budget (or to ``budget``) costs (FLOPs or
+        surrogate seconds)."""
+        inner, own = self._split(config)
+        budget = own if budget is None else budget
         if self.is_flops:
             from benchmarks.training import _data
 
@@ -73,6 +89,19 @@ class CostAware(Problem):
             parameters = 64 * width + width + 10 * width + 10
             return 6.0 * parameters * len(_data()[1]) * budget
         return float(self.inner.curve(inner, [budget], 0)[1][-1])
+
+    def segment(self, key: Any, config: Config, budgets: Sequence[float], seed: int,
+                ) -> tuple[np.ndarray, np.ndarray]:
+        if not self.steps:
+            return self.curve(config, budgets, seed)
+        inner, _ = self._split(config)
+        losses, costs = self.inner.segment(key, inner, budgets, seed)
+        if self.is_flops:
+            costs = np.array([self.cost(config, b) for b in budgets])
+        return losses, costs
+
+    def end_run(self, run: Any) -> None:
+        self.inner.end_run(run)
 
     def reference_points(self, n: int = 20_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """``(costs, losses)`` of ``n`` random configs (the cost range and, for a surrogate, a
@@ -92,6 +121,12 @@ class CostAware(Problem):
 
     def curve(self, config: Config, budgets: Sequence[float], seed: int,
               ) -> tuple[np.ndarray, np.ndarray]:
+        if self.steps:
+            inner_config, _ = self._split(config)
+            losses, costs = self.inner.curve(inner_config, budgets, seed)
+            if self.is_flops:
+                costs = np.array([self.cost(config, b) for b in budgets])
+            return losses, costs
         inner, budget = self._split(config)
         losses, costs = self.inner.curve(inner, [budget], seed)
         loss = float(losses[-1])
@@ -122,4 +157,4 @@ def _key(config: Config) -> str:
 
 
 def names() -> list[str]:
-    return [n + SUFFIX for n in COST_AWARE]
+    return [n + SUFFIX for n in COST_AWARE] + [n + STEPS for n in COST_AWARE]

@@ -38,7 +38,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     by_problem: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for run in latest(runs):
         if "evaluations" in run and "error" not in run:
-            by_problem[run["problem"]].append(run)
+            name = getattr(get_problem(run["problem"]), "report_name", run["problem"])
+            by_problem[name].append(run)
     summary: dict[str, Any] = {}
     for name, problem_runs in sorted(by_problem.items()):
         problem = get_problem(name)
@@ -50,13 +51,14 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         known = front(np.concatenate(all_u + [unit_cost(ref_costs, low, high)]),
                       np.concatenate([g for _, _, g in per_run] + [ref_regret]))
         methods: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-        for (run, _, regret), u in zip(per_run, all_u, strict=True):
+        for (run, costs, regret), u in zip(per_run, all_u, strict=True):
             cell = methods[run["method"]]
             cell["seed"].append(run["seed"])
             cell["hypervolume"].append(hypervolume(u, regret))
             for level, value in zip(LEVELS, matched_cost_regret(u, regret, known), strict=True):
                 cell[f"regret@{level}"].append(value)
             cell["evaluations"].append(len(regret))
+            cell["spent"].append(float(np.sum(costs)))
             cell["decision_s"].append(run.get("decision_s") or 0.0)
         table = {}
         for method, cell in sorted(methods.items()):
@@ -76,14 +78,15 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def markdown(summary: dict[str, Any]) -> str:
     head = ("| problem | method | seeds | evals | hypervolume (higher better) | "
             + " | ".join(f"regret at {int(100 * lv)}% log cost" for lv in LEVELS)
-            + " | decision s / run |")
-    lines = [head, "|" + "---|" * (6 + len(LEVELS))]
+            + " | cost spent / run | decision s / run |")
+    lines = [head, "|" + "---|" * (7 + len(LEVELS))]
     for name, entry in summary.items():
         for method, row in entry["methods"].items():
             cells = [name, method, str(row["seeds"]), f"{row['evaluations']['mean']:.0f}",
                      f"{row['hypervolume']['mean']:.3f} ± {row['hypervolume']['ci']:.3f}"]
             cells += [f"{row[f'regret@{lv}']['mean']:.3f} ± {row[f'regret@{lv}']['ci']:.3f}"
                       for lv in LEVELS]
+            cells.append(f"{row['spent']['mean']:.3g} {entry['cost_unit']}")
             cells.append(f"{row['decision_s']['mean']:.1f}")
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -101,7 +104,8 @@ def plot_fronts(summary: dict[str, Any], runs: list[dict[str, Any]], out: Path) 
         problem = get_problem(name)
         fig, ax = plt.subplots(figsize=(6, 4))
         for run in latest(runs):
-            if run["problem"] != name or run.get("seed") != 0 or "evaluations" not in run:
+            if getattr(get_problem(run["problem"]), "report_name", run["problem"]) != name \
+                    or run.get("seed") != 0 or "evaluations" not in run:
                 continue
             costs, regret = _points(problem, run)
             lines = ax.plot(costs, np.clip(regret, 1e-3, None), ".", alpha=0.4)

@@ -41,6 +41,28 @@ class Ours(BenchMethod):
                            integer=fidelity.integer)[:-1]
 
 
+@dataclass
+class OwnBudgetCARBS(BenchMethod):
+    """``carbs`` on an ``@cost-steps`` problem: each trial to its own epochs
+    (``budget_param``), every report a result; ``stop_eta`` adds early stopping."""
+
+    name: str
+    stop_eta: float | None = None
+    own_budget = True
+    needs_fidelity = True
+
+    def start(self, problem: Problem, seed: int) -> Study:
+        from schedulers.carbs_method import CARBS
+
+        axis = getattr(problem, "own_budget_axis", None)
+        if axis is None:
+            raise MethodError(f"{self.name} needs a problem whose trials choose their own "
+                              f"budget (an @cost-steps problem), got {problem.name!r}")
+        method = CARBS(budget_param=axis, stop_eta=self.stop_eta)
+        return Study(problem.space, "loss", method=method, fidelity=problem.fidelity,
+                     seed=seed)
+
+
 def _ours() -> dict[str, BenchMethod]:
     from schedulers import ASHA
     from schedulers.freeze_thaw import FreezeThaw
@@ -62,6 +84,8 @@ def _ours() -> dict[str, BenchMethod]:
         "freeze-thaw-geo": Ours("freeze-thaw-geo", FreezeThaw(grid="geometric")),
         "freeze-thaw-geo3": Ours("freeze-thaw-geo3", FreezeThaw(grid="geometric", ratio=3.0)),
         "carbs": Ours("carbs", resolve_method("carbs")),
+        "carbs-steps": OwnBudgetCARBS("carbs-steps"),
+        "carbs-es": OwnBudgetCARBS("carbs-es", stop_eta=3),
     }
     return methods
 

@@ -93,12 +93,13 @@ def get_problem(name: str) -> Problem:
     """
     if name.endswith(FULL):
         return FullFidelity(get_problem(name[:-len(FULL)]))
-    if name.endswith(cost_aware.SUFFIX):
-        inner = name[:-len(cost_aware.SUFFIX)]
-        if inner not in cost_aware.COST_AWARE:
-            raise UnknownProblem(f"no cost-aware variant of {inner!r}; valid: "
-                                 f"{cost_aware.names()}")
-        return cost_aware.CostAware(get_problem(inner))
+    for suffix in (cost_aware.SUFFIX, cost_aware.STEPS):
+        if name.endswith(suffix):
+            inner = name[:-len(suffix)]
+            if inner not in cost_aware.COST_AWARE:
+                raise UnknownProblem(f"no cost-aware variant of {inner!r}; valid: "
+                                     f"{cost_aware.names()}")
+            return cost_aware.CostAware(get_problem(inner), steps=suffix == cost_aware.STEPS)
     family, _, instance = name.partition("/")
     if name in ("branin", "hartmann"):
         from benchmarks.synthetic import BotorchMF

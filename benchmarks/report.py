@@ -82,7 +82,9 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, Cell]]:
         by_problem[run["problem"]].append(run)
     out: dict[str, dict[str, Cell]] = {}
     for problem, prows in by_problem.items():
-        ok = [r for r in prows if "trajectory" in r]
+        # runs whose trials choose their own budget have no resource budget (max_budget None):
+        # they are scored on the loss-cost plane by ``benchmarks.cost_report`` only
+        ok = [r for r in prows if "trajectory" in r and r.get("max_budget") is not None]
         optimum, reference = _normalisation(problem, ok)
         scale = (reference - optimum) or 1.0
         cells: dict[str, Cell] = defaultdict(Cell)
@@ -102,6 +104,9 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, Cell]]:
                 continue
             if "skipped" in run:
                 cell.skipped = run["skipped"]
+                continue
+            if run not in ok:
+                cell.skipped = "scored on the loss-cost plane (python -m benchmarks cost-report)"
                 continue
             traj = [(t, s, (loss - optimum) / scale) for t, s, loss in run["trajectory"]]
             cell.runs.append(run)

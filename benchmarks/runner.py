@@ -55,22 +55,32 @@ def run_one(task: Task) -> dict[str, Any]:
         record.update(optimum=problem.optimum, reference=problem.reference,
                       unit=problem.max_budget, resumable=problem.resumable)
         if not method.supports(problem):
-            record["skipped"] = "needs a fidelity; the problem has none"
+            record["skipped"] = (
+                "takes each trial's budget from its config; the problem does not"
+                if method.own_budget else "trials choose their own budget on this problem"
+                if getattr(problem, "own_budget_axis", None) is not None
+                else "needs a fidelity; the problem has none")
             return record
-        units = task.budget if problem.fidelity is not None else task.single_budget
-        max_budget = units * problem.max_budget
+        own_budget = getattr(problem, "own_budget_axis", None) is not None
+        units = task.budget if problem.fidelity is not None and not own_budget \
+            else task.single_budget
+        max_budget = units * problem.max_budget if not own_budget else math.inf
+        # trials choose their own budget: the run is as many trials as a single-fidelity run
+        # of ``units`` evaluations on ``workers`` workers has (the last ones in flight included)
+        max_trials = int(units) + task.workers - 1 if own_budget else None
         method.evaluations = units
         study = method.start(problem, task.seed)
         try:
             rec = simulate(study, problem, workers=task.workers, max_budget=max_budget,
-                           seed=task.seed, report_levels=method.report_levels(problem))
+                           seed=task.seed, report_levels=method.report_levels(problem),
+                           max_trials=max_trials)
         finally:
             method.stop(study)
         record.update(max_budget=max_budget, trajectory=rec.trajectory, spent=rec.spent,
                       sim_time=rec.sim_time, real_s=rec.real_s, decision_s=rec.decision_s,
                       n_trials=rec.n_trials, n_reports=rec.n_reports,
                       final_loss=rec.final_loss, best_config=rec.best_config)
-        if problem.fidelity is None:
+        if problem.fidelity is None or getattr(problem, "records_evaluations", False):
             record["evaluations"] = [[c, loss if math.isfinite(loss) else None]
                                      for c, loss in rec.evaluations]
     except Exception as err:  # noqa: BLE001 -- recorded, the suite goes on

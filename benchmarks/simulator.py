@@ -40,8 +40,9 @@ class RunRecord:
         decision_s: real seconds spent in ``ask`` / ``report`` (the optimiser's overhead).
         real_s: real seconds of the whole run.
         best_config: the final incumbent.
-        evaluations: ``(cost, observed loss)`` of every completed evaluation of a
-            single-fidelity problem (the data of the cost-aware Pareto metrics).
+        evaluations: ``(cumulative cost, observed loss)`` of every trial's last report on a
+            single-fidelity problem or one that ``records_evaluations`` (the data of the
+            cost-aware Pareto metrics).
     """
 
     trajectory: list[tuple[float, float, float]] = field(default_factory=list)
@@ -175,8 +176,9 @@ class Simulator:
             true = self.problem.true_loss(segment.config)
             self.record.trajectory.append((self._clock, self.record.spent, true))
         last = i + 1 == len(segment.budgets)
-        if self.problem.fidelity is None and last:
-            self.record.evaluations.append((segment.costs[i], loss))
+        if (verdict.should_stop or last) and (self.problem.fidelity is None or getattr(
+                self.problem, "records_evaluations", False)):
+            self.record.evaluations.append((self._reached[segment.trial_id][1], loss))
         if verdict.should_stop or last:
             del self._segments[segment.trial_id]
             if not verdict.should_stop:

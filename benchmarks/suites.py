@@ -10,7 +10,9 @@ Syne Tune MOBSTER / Hyper-Tune / BOHB and Optuna TPE-HB on the multi-fidelity on
 that need a fidelity are skipped on single-fidelity problems.
 
 Issue 12's ``cost`` suite: ``carbs`` against the reference CARBS, ``bo`` and random search on
-cost-aware problems (epochs and width searched, :mod:`benchmarks.cost_aware`), scored by the
+cost-aware problems (epochs and width searched, :mod:`benchmarks.cost_aware`), and ``carbs``
+with each trial's row moving along its epochs (``carbs-steps``) and early stopping along them
+(``carbs-es``) on the ``@cost-steps`` twins, scored by the
 Pareto metrics of :mod:`benchmarks.pareto_metrics` (``python -m benchmarks cost-report``).
 """
 
@@ -29,7 +31,8 @@ SINGLE_FIDELITY = ("fcnet/protein_structure", "fcnet/naval_propulsion", "branin@
                    "hartmann@full", "lcbench/167168@full", "lcbench/189873@full",
                    "lcbench/189906@full")
 #: issue 12's cost-aware problems (compute searched; :mod:`benchmarks.cost_aware`)
-COST_AWARE = ("lcbench/189873@cost", "lcbench/167168@cost", "digits@cost")
+COST_AWARE = ("lcbench/189873@cost", "lcbench/167168@cost", "digits@cost",
+              "lcbench/189873@cost-steps", "lcbench/167168@cost-steps", "digits@cost-steps")
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,8 @@ SUITES = {
         OURS + MODEL_BASED + PEERS + GP_PEERS + SINGLE_PEERS, seeds=10, workers=4, budget=30),
     "single": Suite("single", SINGLE_FIDELITY, ("random", "bo") + SINGLE_PEERS, seeds=10,
                     workers=4, budget=30, single_budget=30),
-    "cost": Suite("cost", COST_AWARE, ("random", "bo", "carbs", "carbs-ref"), seeds=10,
+    "cost": Suite("cost", COST_AWARE, ("random", "bo", "carbs", "carbs-ref", "carbs-steps",
+                                       "carbs-es"), seeds=10,
                   workers=4, budget=40, single_budget=40),
     "full": Suite("full", (), OURS + MODEL_BASED + PEERS + GP_PEERS + SINGLE_PEERS, seeds=30,
                   workers=4, budget=50, single_budget=200),

@@ -85,6 +85,7 @@ class CARBSSearcher(Searcher):
         self.bounds = np.array([p.basic_bounds() for p in self.params], dtype=np.float64)
         self.oversample = 2 ** (sum(p.bounded for p in self.params) // 2)
         self._constants = {p.name: p.value for p in space.params if isinstance(p, Constant)}
+        self._budget_param = self._budget_parameter(settings.budget_param)
         self._results: dict[int, tuple[np.ndarray, float, float, dict[str, Any]]] = {}
         self._failures: dict[int, np.ndarray] = {}
         self._pending: dict[int, np.ndarray] = {}
@@ -119,7 +120,24 @@ class CARBSSearcher(Searcher):
         self._record = dict(record)
         return config
 
+    @property
+    def budget_low(self) -> float | None:
+        """The ``budget_param`` dimension's lower bound (None without one)."""
+        return None if self._budget_param is None else float(self._budget_param.domain[0])
+
+    def _budget_parameter(self, name: str | None) -> CarbsParam | None:
+        if name is None:
+            return None
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise MethodError(f"CARBS budget_param {name!r} is not a searched Float / Int "
+                          f"parameter; searched: {[p.name for p in self.params]}")
+
     def observe(self, trial: Trial, obs: Observation) -> None:
+        if self._budget_param is not None:
+            self._observe_at_budget(trial, obs)
+            return
         target = self._target.get(trial.id)
         if target is not None and obs.budget < target * (1 - _EPS):
             return
@@ -128,6 +146,28 @@ class CARBSSearcher(Searcher):
         if math.isfinite(obs.loss):
             self._results[trial.id] = (x, -float(obs.loss), max(float(obs.cost), _MIN_COST),
                                        dict(trial.config))
+            self._failures.pop(trial.id, None)
+        else:
+            self._failures[trial.id] = x
+            self._results.pop(trial.id, None)
+
+    def _observe_at_budget(self, trial: Trial, obs: Observation) -> None:
+        """``budget_param`` mode: the trial's row is its config at the budget it reached
+        (reports below the dimension's lower bound are not results)."""
+        p = self._budget_param
+        if p is None:
+            return
+        lo, hi = p.domain
+        if obs.budget < lo * (1 - _EPS):
+            return  # below the dimension's range: not a config the search could suggest
+        value: float | int = min(float(obs.budget), float(hi))
+        if p.integer:
+            value = int(round(value))
+        config = {**trial.config, p.name: value}
+        x = self.basic(config)
+        if math.isfinite(obs.loss):
+            self._results[trial.id] = (x, -float(obs.loss), max(float(obs.cost), _MIN_COST),
+                                       config)
             self._failures.pop(trial.id, None)
         else:
             self._failures[trial.id] = x

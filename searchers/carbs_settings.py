@@ -15,7 +15,15 @@ ESTIMATORS = ("thompson", "mean")
 
 @dataclass(frozen=True)
 class CarbsSettings:
-    """CARBS's options (defaults from the reference, algorithms.md §4.7)."""
+    """CARBS's options (defaults from the reference, algorithms.md §4.7).
+
+    ``budget_param`` (not in the reference) names the searched dimension that is a trial's own
+    training budget (epochs, steps, tokens) in the study's fidelity units: every report of a
+    trial is then a result of its config *at the budget reached* (the trial's one row of data
+    moves along its curve), so a trial stopped early, or still running, is already a cheaper
+    point of the Pareto data. This assumes the loss at budget ``b`` does not depend on the
+    planned budget (no schedule tied to it); where it does, partial results are pessimistic.
+    """
 
     num_random_samples: int = 4
     search_radius: float = 0.3
@@ -29,6 +37,7 @@ class CarbsSettings:
     outstanding: str = "thompson"
     noise: float = 0.01
     threads: int = 1
+    budget_param: str | None = None
 
     def __post_init__(self) -> None:
         for name, low in (("num_random_samples", 1), ("candidates_per_dim", 1),
@@ -51,6 +60,10 @@ class CarbsSettings:
                 or not 0 <= self.min_pareto_cost_fraction <= 1:
             raise MethodError(f"min_pareto_cost_fraction must be in [0, 1], got "
                               f"{self.min_pareto_cost_fraction!r}")
+        if self.budget_param is not None and (not isinstance(self.budget_param, str)
+                                              or not self.budget_param):
+            raise MethodError(f"budget_param must be a parameter name or None, got "
+                              f"{self.budget_param!r}")
         if self.outstanding not in ESTIMATORS:
             raise MethodError(f"outstanding must be one of {list(ESTIMATORS)}, got "
                               f"{self.outstanding!r}")
