@@ -106,12 +106,20 @@ assert study.space.names == ["x", "model/depth"]
 """
 
 
+OWN_BUDGET_EPILOGUE = """
+trials = list(study.trials.values())
+assert len(trials) == 12 and all(t.budget <= t.config["epochs"] for t in trials)
+assert any(t.budget < t.config["epochs"] for t in trials)  # some were stopped early
+assert all(t.status.is_terminal for t in trials)
+"""
+
 #: a substring identifying a block -> (prelude, epilogue, marks, timeout in seconds)
 FILLS = {
     'method="random", max_trials=50': ("", ONE_CALL_EPILOGUE, [], 120),
     "trial.load_checkpoint()": (MULTI_FIDELITY, MULTI_FIDELITY_EPILOGUE, [pytest.mark.slow],
                                 300),
-    "study.ask()": (ASK_TELL, ASK_TELL_EPILOGUE, [], 120),
+    'budget_param="epochs"': ("", OWN_BUDGET_EPILOGUE, [], 120),
+    "study.enqueue(": (ASK_TELL, ASK_TELL_EPILOGUE, [], 120),
     'method="transfer"': ("", TRANSFER_EPILOGUE, [pytest.mark.slow], 600),
     'method="bo", max_trials=20': ("", CONDITIONAL_EPILOGUE, [], 300),
     'backend="ray"': (RAY_OBJECTIVE, RAY_EPILOGUE, [pytest.mark.ray, pytest.mark.slow], 600),

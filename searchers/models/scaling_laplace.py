@@ -55,9 +55,30 @@ def index(model: SingleTaskGP, name: str) -> np.ndarray:
     raise KeyError(name)
 
 
-def _gradient(model: SingleTaskGP, v: np.ndarray) -> np.ndarray:
-    set_vector(model, v)
-    params = [p for _, p in block(model)]
+def hyper_parameters(model: SingleTaskGP) -> list[tuple[str, torch.nn.Parameter]]:
+    """The GP's other trainable raw parameters (kernel, likelihood), in a fixed order."""
+    head = {id(p) for _, p in block(model)}
+    return [(n, p) for n, p in model.named_parameters() if p.requires_grad and id(p) not in head]
+
+
+def _flat(params: list[torch.nn.Parameter]) -> np.ndarray:
+    return np.concatenate([p.detach().reshape(-1).numpy() for p in params])
+
+
+def _assign(params: list[torch.nn.Parameter], v: np.ndarray) -> None:
+    offset = 0
+    with torch.no_grad():
+        for p in params:
+            n = p.numel()
+            p.copy_(torch.as_tensor(v[offset:offset + n], dtype=DTYPE).reshape(p.shape))
+            offset += n
+
+
+def _gradient(model: SingleTaskGP, v: np.ndarray,
+              params: list[torch.nn.Parameter] | None = None) -> np.ndarray:
+    if params is None:
+        params = [p for _, p in block(model)]
+    _assign(params, v)
     for p in params:
         p.grad = None
     with torch.enable_grad():
@@ -83,26 +104,42 @@ class Laplace:
         return self.mean + rng.standard_normal((n, len(self.mean))) @ chol.T
 
 
-def laplace(model: SingleTaskGP) -> Laplace:
-    """The Laplace approximation at the model's current (MAP) parameters."""
-    v0 = get_vector(model)
+def laplace(model: SingleTaskGP, *, marginal: bool = True) -> Laplace:
+    """The Laplace approximation at the model's current (MAP) parameters.
+
+    ``marginal`` (default): the Hessian is taken over the head *and* the GP's hyper-parameters
+    (kernel scales and lengthscales, the residual correlation across scale, the noise) and the
+    head's covariance is the head block of its inverse, i.e. the head's marginal under the joint
+    Gaussian: the uncertainty of the hyper-parameters widens it (the residual GP can trade fit
+    with the head). ``marginal=False`` conditions on the hyper-parameters at the MAP (the
+    inverse of the head's own Hessian block; narrower).
+    """
+    head = [p for _, p in block(model)]
+    params = head + ([p for _, p in hyper_parameters(model)] if marginal else [])
+    v0 = _flat(params)
+    n_head = len(_flat(head))
     n = len(v0)
     hess = np.zeros((n, n))
-    for i in range(n):
-        step = 1e-4 * max(1.0, abs(v0[i]))
-        up, down = v0.copy(), v0.copy()
-        up[i] += step
-        down[i] -= step
-        hess[:, i] = (_gradient(model, up) - _gradient(model, down)) / (2 * step)
-    set_vector(model, v0)
+    try:
+        for i in range(n):
+            step = 1e-4 * max(1.0, abs(v0[i]))
+            up, down = v0.copy(), v0.copy()
+            up[i] += step
+            down[i] -= step
+            hess[:, i] = (_gradient(model, up, params) - _gradient(model, down, params)) \
+                / (2 * step)
+    finally:
+        _assign(params, v0)
+        model.train()  # drops the cached prediction strategy
+        model.eval()
     hess = 0.5 * (hess + hess.T)
     if not np.all(np.isfinite(hess)):
-        return Laplace(v0, np.eye(n) / MIN_CURVATURE, n)
+        return Laplace(v0[:n_head], np.eye(n_head) / MIN_CURVATURE, n_head)
     lam, vec = np.linalg.eigh(hess)
     clipped = int(np.sum(lam < MIN_CURVATURE))
     lam = np.maximum(lam, MIN_CURVATURE)
-    cov = (vec / lam) @ vec.T
-    return Laplace(v0, 0.5 * (cov + cov.T), clipped)
+    cov = ((vec / lam) @ vec.T)[:n_head, :n_head]
+    return Laplace(v0[:n_head], 0.5 * (cov + cov.T), clipped)
 
 
 def predict(model: SingleTaskGP, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
