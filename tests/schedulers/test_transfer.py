@@ -2,6 +2,7 @@
 preference for cheap proxies while the drift is uncertain (algorithms.md §5.7, V6 ii)."""
 
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -37,19 +38,23 @@ def _run(study, problem, n, rng):
 
 def test_study_by_name_runs_end_to_end_and_replays(tmp_path):
     problem = make_problem("sp", 5)
-    study = hpo.Study(problem.space, "loss", method=FAST, seed=3, storage=tmp_path,
+    study = hpo.Study(problem.space, "loss", method=FAST, seed=3, storage=tmp_path / "s",
                       scaling=problem.scaling)
     assert hpo.core.methods.method_class("transfer") is Transfer
     _run(study, problem, 9, np.random.default_rng(0))
     scales = [dict(t.scale) for t in study.trials.values()]
     assert all(problem.scaling.check(s) == s for s in scales)
     assert study.scheduler.decision_record()["mode"] == "model"
-    reopened = hpo.Study.open(tmp_path)
+    # reopen a copy: both studies then go on independently (on the shared folder the
+    # original's next start would be replayed into the reopened study as a running trial)
+    shutil.copytree(tmp_path / "s", tmp_path / "copy")
+    reopened = hpo.Study.open(tmp_path / "copy")
     assert [dict(t.scale) for t in reopened.trials.values()] == scales
     assert [t.config for t in reopened.trials.values()] == \
         [t.config for t in study.trials.values()]
     # the next decision after a resume equals the uninterrupted study's
     a, b = study.ask(), reopened.ask()
+    assert a.trial_id == b.trial_id
     assert (a.config, a.scale) == (b.config, b.scale)
 
 
