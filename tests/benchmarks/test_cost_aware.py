@@ -114,3 +114,18 @@ def test_runs_record_their_evaluations_and_the_report_scores_them():
     # the best known front is at least as good as every run's at every level
     best = np.array(summary["best_known_front"])
     assert (np.diff(best[:, 1]) < 0).all()
+
+
+def test_steps_variant_reports_along_the_epochs_and_knows_each_true_loss(digits_data):
+    problem = get_problem("digits@cost-steps")
+    assert problem.fidelity is not None and problem.own_budget_axis == "epochs"
+    assert problem.report_name == "digits@cost"
+    config = {"lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4, "hidden": 32,
+              "batch_size": 64, "epochs": 3}
+    losses, costs = problem.segment(("run", 0), config, [1, 2, 3], 0)
+    assert costs.tolist() == pytest.approx([problem.cost(config, b) for b in (1, 2, 3)])
+    # the true loss is the loss at the config's own epochs (no retraining: it was seen)
+    assert problem.true_loss(config) == pytest.approx(losses[-1])
+    other = {**config, "epochs": 2}
+    assert problem.true_loss(other) == pytest.approx(losses[1])  # trained on demand
+    problem.end_run("run")
