@@ -81,8 +81,10 @@ def _ours() -> dict[str, BenchMethod]:
         "mobster-exp-decay": Ours("mobster-exp-decay", MOBSTER(kernel="exp-decay-sum")),
         "hyperband-bo": Ours("hyperband-bo", resolve_method("hyperband-bo")),
         "freeze-thaw": Ours("freeze-thaw", resolve_method("freeze-thaw")),
-        "freeze-thaw-geo": Ours("freeze-thaw-geo", FreezeThaw(grid="geometric")),
-        "freeze-thaw-geo3": Ours("freeze-thaw-geo3", FreezeThaw(grid="geometric", ratio=3.0)),
+        # ablations of the default (geometric grid, ratio sqrt(2), p_sh 0.25)
+        "freeze-thaw-linear": Ours("freeze-thaw-linear", FreezeThaw(grid="linear")),
+        "freeze-thaw-geo3": Ours("freeze-thaw-geo3", FreezeThaw(ratio=3.0)),
+        "freeze-thaw-sh50": Ours("freeze-thaw-sh50", FreezeThaw(p_sh=0.5)),
         "carbs": Ours("carbs", resolve_method("carbs")),
         "carbs-steps": OwnBudgetCARBS("carbs-steps"),
         "carbs-es": OwnBudgetCARBS("carbs-es", stop_eta=3),

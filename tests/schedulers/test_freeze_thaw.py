@@ -69,19 +69,21 @@ def _view(trials, fidelity):
                      fidelity)
 
 
-def test_scheduler_thaws_the_better_paused_curve():
+@pytest.mark.parametrize("grid, nxt", [("linear", 7), ("geometric", 8)])
+def test_scheduler_thaws_the_better_paused_curve(grid, nxt):
     fidelity = Fidelity("epoch", 1, 27)
     b = np.arange(1, 7)
     good = _paused(0, {"lr": 0.01, "width": 4}, 0.1 + 0.5 * np.exp(-b / 3))
     bad = _paused(1, {"lr": 0.5, "width": 2}, 0.9 + 0.5 * np.exp(-b / 3))
     actions = set()
     for seed in range(3):
-        s = FreezeThawScheduler(SPACE, fidelity, FreezeThaw(p_sh=0.0, n_init=2, abandon=0.0,
-                                                            n_candidates=64), seed=seed)
+        s = FreezeThawScheduler(SPACE, fidelity, FreezeThaw(grid=grid, p_sh=0.0, n_init=2,
+                                                            abandon=0.0, n_candidates=64),
+                                seed=seed)
         action = s.next_action(_view([good, bad], fidelity))
         actions.add(action)
-        assert action != hpo.Resume(1, 7)
-    assert hpo.Resume(0, 7) in actions
+        assert action != hpo.Resume(1, nxt)
+    assert hpo.Resume(0, nxt) in actions
 
 
 def test_asha_safety_net_promotes_the_top_third():
