@@ -7,7 +7,8 @@ run, written as soon as it ends). ``... analyse --out results/charlm`` reads the
 ``<out>/analysis.json``: per (parametrisation, steps, width) the optimal log2 lr (the vertex of a
 parabola through the seed-mean losses at the best grid point and its neighbours), its bootstrap
 interval over seeds, and the slope of the optimum against log2 width (V3) and log2 steps (V4)
-with a bootstrap 90% interval.
+with a bootstrap 90% interval. ``... plot --out results/charlm`` draws the transfer plots
+(:mod:`benchmarks.charlm_plots`).
 """
 
 from __future__ import annotations
@@ -151,7 +152,17 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", type=Path, default=Path("results/charlm"))
     ana = sub.add_parser("analyse", help="optima and drift slopes from the table")
     ana.add_argument("--out", type=Path, default=Path("results/charlm"))
+    plo = sub.add_parser("plot", help="loss against lr per width; optimum against width")
+    plo.add_argument("--out", type=Path, default=Path("results/charlm"))
+    plo.add_argument("--steps", type=int, default=300)
     args = parser.parse_args(argv)
+    if args.command == "plot":
+        from benchmarks.charlm_plots import plot_sweep
+
+        rows = load(args.out)
+        for path in plot_sweep(rows, analyse(rows), args.out, steps=args.steps):
+            print(path)
+        return 0
     if args.command == "sweep":
         specs = [RunSpec(w, p, lr, s, seed) for s in args.steps for p in args.parametrizations
                  for w in args.widths for seed in args.seeds for lr in args.log2_lrs]

@@ -120,3 +120,12 @@ def test_the_transfer_replay_buys_proxy_runs_and_scores_the_recommendation():
     assert result["transfer"]["regret_mean"] <= 0.05  # within one grid step of the optimum
     assert result["random_at_equal_flops"]["target_runs"] < 1
     assert result["random_at_equal_flops"]["expected_regret"] > 0.3
+
+
+def test_transfer_plots_are_written_from_a_sweep(tmp_path):
+    from benchmarks.charlm_plots import plot_sweep
+
+    rows = _rows(-0.5) + [{**r, "parametrization": "mup"} for r in _rows(0.0)]
+    paths = plot_sweep(rows, analyse(rows), tmp_path)
+    assert [p.name for p in paths] == ["loss_vs_lr.png", "optimum_vs_width.png"]
+    assert all(p.stat().st_size > 10_000 for p in paths)
