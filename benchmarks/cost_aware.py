@@ -94,10 +94,16 @@ class CostAware(Problem):
                 ) -> tuple[np.ndarray, np.ndarray]:
         if not self.steps:
             return self.curve(config, budgets, seed)
-        inner, own = self._split(config)
-        losses, costs = self.inner.segment(key, inner, budgets, seed)
+        inner, _ = self._split(config)
+        return self._stepwise(config, budgets, *self.inner.segment(key, inner, budgets, seed))
+
+    def _stepwise(self, config: Config, budgets: Sequence[float], losses: np.ndarray,
+                  costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A ``@cost-steps`` segment's reports: remember the loss at the config's own budget
+        (its true loss) and, for real training, put FLOPs in place of the measured seconds."""
+        own = self._split(config)[1]
         for budget, loss in zip(budgets, losses):
-            if budget >= own * (1 - 1e-9):  # the config's own budget: its true loss
+            if budget >= own * (1 - 1e-9):
                 self._losses[_key(config)] = float(loss)
         if self.is_flops:
             costs = np.array([self.cost(config, b) for b in budgets])
@@ -110,7 +116,6 @@ class CostAware(Problem):
         """``(costs, losses)`` of ``n`` random configs (the cost range and, for a surrogate, a
         dense reference front); a real-training inner problem gives only the cost corners (its
         losses are ``inf``: nothing is trained)."""
-        configs = self.space.sample(np.random.default_rng(seed), n)
         if self.is_flops:
             fidelity = self.inner.fidelity
             hidden = [p for p in self.space if p.name == "hidden"][0]
@@ -118,21 +123,15 @@ class CostAware(Problem):
                        for b in (fidelity.min, fidelity.max)]
             return np.array([self.cost(c) for c in corners]), np.full(len(corners), np.inf)
         evaluate = self.inner.evaluate_many  # type: ignore[attr-defined]  # YAHPO
-        inner = [self._split(c) for c in configs]
+        inner = [self._split(c) for c in self.space.sample(np.random.default_rng(seed), n)]
         losses, costs = evaluate([c for c, _ in inner], [b for _, b in inner])
         return np.asarray(costs, dtype=float), np.asarray(losses, dtype=float)
 
     def curve(self, config: Config, budgets: Sequence[float], seed: int,
               ) -> tuple[np.ndarray, np.ndarray]:
         if self.steps:
-            inner_config, own = self._split(config)
-            losses, costs = self.inner.curve(inner_config, budgets, seed)
-            for budget, loss in zip(budgets, losses):
-                if budget >= own * (1 - 1e-9):
-                    self._losses[_key(config)] = float(loss)
-            if self.is_flops:
-                costs = np.array([self.cost(config, b) for b in budgets])
-            return losses, costs
+            return self._stepwise(config, budgets,
+                                  *self.inner.curve(self._split(config)[0], budgets, seed))
         inner, budget = self._split(config)
         losses, costs = self.inner.curve(inner, [budget], seed)
         loss = float(losses[-1])
