@@ -12,10 +12,12 @@ decisions per run.
 For each free worker :meth:`FreezeThawScheduler.next_action`:
 
 1. starts random configurations until ``n_init`` trials exist (initial design);
-2. with probability ``p_sh`` tries an ASHA quantile promotion on the grid (the safety net that
-   keeps a curve model from only ever starting new trials);
+2. with probability ``p_sh`` tries an ASHA promotion, rungs a factor ``eta`` apart walked in
+   grid steps (:func:`~schedulers.freeze_thaw_rules.asha_promotion`; the safety net that keeps
+   a curve model from only ever starting new trials);
 3. retires ("abandons") a paused trial whose curve diverged, or whose chance of beating the
-   incumbent at the maximum budget is below ``abandon``, one per call;
+   incumbent at the maximum budget (the lowest loss observed or predicted there) is below
+   ``abandon``, one per call;
 4. otherwise scores every paused trial at ``t_x + h`` steps and ``n_candidates`` new configs
    (half uniform, half perturbations of the five best predicted trials) at their ``h``-th step
    by MFPI with a random horizon ``h`` and threshold ``tau``, divided by the predicted step cost
@@ -261,7 +263,8 @@ class FreezeThawScheduler(Scheduler):
         pending = [np.r_[self.encoded(t), t.target_budget / t_max] for t in trials
                    if t.status.is_active and t.target_budget is not None
                    and t.id not in rows.diverged]
-        state = build_state(self.model, rows, pending, trials, self.encoded, threads=o.threads)
+        state = build_state(self.model, rows, pending, trials, self.encoded, max_budget=t_max,
+                            threads=o.threads)
         if refit:  # a read-only state never enters the cache: it may lack a due refit
             self._cache = ((self._fits,) + key[1:], state)
         return state
@@ -318,10 +321,10 @@ class FreezeThawScheduler(Scheduler):
             return None
         mean = np.array([state.final[t.id][0] for t in ok])
         var = np.array([state.final[t.id][1] for t in ok])
-        p = beat_probability(mean, var, state.y_best)
+        p = beat_probability(mean, var, state.y_target)
         for t, prob in zip(ok, p):
             if prob < self.options.abandon:
-                return Retire(t.id, f"abandoned: P(beat the incumbent {state.y_best:.6g} at "
+                return Retire(t.id, f"abandoned: P(beat the incumbent {state.y_target:.6g} at "
                                     f"{self.fidelity.max}) = {prob:.2g} < {self.options.abandon}")
         return None
 

@@ -72,7 +72,7 @@ def predict_final(study: Study, *, level: float = 0.8) -> Any:
             m, v = state.final[t.id]
             sd = float(np.sqrt(v))
             mean, lo, hi = m, m - z * sd, m + z * sd
-            p = float(beat_probability(np.array([m]), np.array([v]), state.y_best)[0])
+            p = float(beat_probability(np.array([m]), np.array([v]), state.y_target)[0])
         rows.append([t.id, t.status.value, t.budget, t.loss, mean, lo, hi, p])
     return pd.DataFrame(rows, columns=COLUMNS)
 

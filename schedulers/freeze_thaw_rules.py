@@ -2,9 +2,13 @@
 
 * :func:`step_grid`: the budgets a trial pauses at (linear, at most ``steps`` levels, or
   geometric ``min * ratio**k``), always ending at the fidelity maximum.
-* :func:`asha_promotion`: the ASHA quantile rule on the step grid (the safety net): scanning
-  levels from the top, the best paused trial at a level is promoted one step if it ranks in the
-  best ``floor(n / eta)`` of the ``n`` losses recorded at that level.
+* :func:`asha_promotion`: the ASHA quantile rule walked along the step grid (the safety net):
+  the rungs are the grid levels at or just above ``min * eta**m`` (:func:`rung_levels`); a
+  paused trial below the top is promoted one grid step if its loss at its current rung (the
+  highest rung at or below its budget) ranks in the best ``floor(n / eta)`` of the ``n`` losses
+  recorded there. So, as in ASHA, a ``1 / eta`` share of trials passes each factor ``eta`` of
+  budget, whatever the spacing of the grid (with the top ``1 / eta`` per *grid step* a √2 grid
+  of 12 levels would need ``3**11`` trials before one reached the maximum).
 * :func:`mfpi_scores`: ``log P(y(u, t_q) < tau) - kappa log cost`` for every candidate, with
   :func:`threshold` ``tau = y_best - 10**U(-4, -1) (y_best - y_floor)``.
 * :func:`choose`: the argmax, ties to the paused trial with the larger budget.
@@ -76,23 +80,47 @@ def _loss_at_level(trial: Trial, level: float) -> float:
     return trial.observations[i].loss
 
 
+def rung_levels(grid: Sequence[float], eta: float) -> list[int]:
+    """Indices of the grid levels that are ASHA rungs: for ``m = 0, 1, ...`` the first level at
+    or above ``grid[0] * eta**m``, and the top level."""
+    rungs: list[int] = []
+    target = float(grid[0])
+    while target <= grid[-1] * (1 + 1e-9):
+        k = bisect.bisect_left(grid, target * (1 - 1e-9))
+        if not rungs or k > rungs[-1]:
+            rungs.append(k)
+        target *= eta
+    if rungs[-1] != len(grid) - 1:
+        rungs.append(len(grid) - 1)
+    return rungs
+
+
 def asha_promotion(trials: Sequence[Trial], paused: Sequence[Trial], grid: Sequence[float],
                    eta: float) -> int | None:
-    """The paused trial ASHA would promote on ``grid`` (see module), or None."""
-    by_level: dict[int, list[Trial]] = {}
+    """The paused trial the ASHA safety net promotes one grid step (see module), or None.
+
+    Rungs are scanned from the top; among a rung's qualifying paused trials the one with the
+    largest budget (closest to the next rung), then the lowest loss at the rung, then the
+    lowest id is promoted.
+    """
+    rungs = rung_levels(grid, eta)
+    by_rung: dict[int, list[Trial]] = {}
     for t in paused:
         k = level_index(grid, t.budget)
         if 0 <= k < len(grid) - 1:
-            by_level.setdefault(k, []).append(t)
-    for k in sorted(by_level, reverse=True):
-        level = grid[k]
+            r = bisect.bisect_right(rungs, k) - 1
+            by_rung.setdefault(rungs[r], []).append(t)
+    for r in sorted(by_rung, reverse=True):
+        level = grid[r]
         results = sorted(_loss_at_level(t, level) for t in trials
                          if t.observations and t.budget >= level * (1 - 1e-9))
         top = int(math.floor(len(results) / eta + 1e-9))
         if top < 1:
             continue
-        best = min(by_level[k], key=lambda t: (_loss_at_level(t, level), t.id))
-        if bisect.bisect_left(results, _loss_at_level(best, level)) < top:
+        qualified = [t for t in by_rung[r]
+                     if bisect.bisect_left(results, _loss_at_level(t, level)) < top]
+        if qualified:
+            best = min(qualified, key=lambda t: (-t.budget, _loss_at_level(t, level), t.id))
             return best.id
     return None
 

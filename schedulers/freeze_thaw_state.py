@@ -3,8 +3,8 @@
 :func:`build_state` turns GP rows (from :func:`searchers.models.curve_data.curve_rows`) and the
 running trials into a :class:`CurveState`: the posterior with the running trials as
 kriging-believer fantasies, the incumbent and floor of the MFPI threshold, every modelled trial's
-predicted loss at the maximum budget, the five best predicted trials (centres of the local
-candidates) and the cost model.
+predicted loss at the maximum budget, the incumbent at that budget (what abandonment compares
+with), the five best predicted trials (centres of the local candidates) and the cost model.
 """
 
 from __future__ import annotations
@@ -33,7 +33,11 @@ class CurveState:
         rows: the rows conditioned on (with the failed / diverged trials).
         posterior: the posterior including pending fantasies (score candidates with it).
         base: the posterior of the observed rows only.
-        y_best, y_floor: the incumbent (lowest usable loss) and ``y_best - range``.
+        y_best, y_floor: the lowest usable loss at any budget (the MFPI threshold's incumbent)
+            and ``y_best - range``.
+        y_target: the incumbent at the maximum budget: the lowest loss observed there or
+            predicted there for a modelled trial (so the best trial's own forecast never
+            counts as hopeless, though its curve may peak below the maximum).
         final: trial id -> (mean, variance) of its loss at the maximum budget (with noise).
         top: ids of the (up to) five trials with the lowest predicted final loss.
         u: trial id -> encoded config (every trial of the view).
@@ -46,6 +50,7 @@ class CurveState:
     base: CurvePosterior
     y_best: float
     y_floor: float
+    y_target: float
     final: dict[int, tuple[float, float]]
     top: list[int]
     u: dict[int, np.ndarray]
@@ -76,7 +81,7 @@ class CurveState:
 
 def build_state(model: LearningCurveModel, rows: CurveRows, pending: Sequence[np.ndarray],
                 trials: Sequence[Trial], encode: Callable[[Trial], np.ndarray], *,
-                threads: int = 1) -> CurveState:
+                max_budget: float, threads: int = 1) -> CurveState:
     """Condition ``model`` on ``rows`` and the ``pending`` rows (see the module docstring)."""
     base = model.posterior(rows.X, rows.y, threads=threads)
     P = np.vstack(pending) if pending else np.empty((0, rows.X.shape[1]))
@@ -91,7 +96,10 @@ def build_state(model: LearningCurveModel, rows: CurveRows, pending: Sequence[np
         mean, var = base.predict(Q, noise=True)
         final = {i: (float(m), float(v)) for i, m, v in zip(modelled, mean, var)}
     top = sorted(final, key=lambda i: (final[i][0], i))[:TOP]
+    done = [t.loss for t in trials if t.observations and t.budget >= max_budget * (1 - 1e-9)
+            and t.loss is not None and math.isfinite(t.loss)]
+    y_target = min(done + [m for m, _ in final.values()], default=y_best)
     log_rates = {t.id: math.log(max(t.cost, 1e-12) / t.budget) for t in trials
                  if t.observations and t.budget > 0}
-    return CurveState(model, rows, posterior, base, y_best, y_floor, final, top, u, log_rates,
-                      threads)
+    return CurveState(model, rows, posterior, base, y_best, y_floor, y_target, final, top, u,
+                      log_rates, threads)

@@ -14,7 +14,14 @@ from hpo.testing import check_scheduler_contract
 from schedulers.freeze_thaw import FreezeThaw, FreezeThawScheduler
 from schedulers.freeze_thaw_plot import plot_curves
 from schedulers.freeze_thaw_report import predict_final
-from schedulers.freeze_thaw_rules import asha_promotion, choose, mfpi_scores, step_grid, threshold
+from schedulers.freeze_thaw_rules import (
+    asha_promotion,
+    choose,
+    mfpi_scores,
+    rung_levels,
+    step_grid,
+    threshold,
+)
 
 SPACE = SearchSpace([Float("lr", 1e-3, 1.0, log=True), Int("width", 1, 8)])
 FAST = FreezeThaw(grid="geometric", n_candidates=64, fit_maxiter=10, warm_maxiter=5,
@@ -93,6 +100,30 @@ def test_asha_safety_net_promotes_the_top_third():
     assert asha_promotion(trials, trials[2:], grid, 3) is None
 
 
+def test_asha_rungs_are_a_factor_eta_apart_on_a_fine_grid():
+    grid = step_grid(Fidelity("epoch", 1, 52), "geometric")
+    assert grid == [1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 52]
+    assert rung_levels(grid, 3) == [0, 2, 6, 9, 11]
+    assert rung_levels([1, 2, 3], 3) == [0, 2]
+    assert rung_levels(list(range(1, 28)), 3) == [0, 2, 8, 26]
+
+
+def test_asha_safety_net_walks_a_qualified_trial_to_the_next_rung():
+    grid = step_grid(Fidelity("epoch", 1, 52), "geometric")  # rungs at 1, 3, 11, 32, 52
+    losses = [0.5 + i / 100 for i in range(9)]
+    trials = [_paused(i, {"lr": 0.1, "width": 1}, [loss]) for i, loss in enumerate(losses)]
+    # trial 0 (best at rung 1) has been thawed to 2 epochs: between rungs, still in the top
+    # third of rung 1, so the net takes it on to 3 before promoting anything at 1 epoch
+    trials[0] = _paused(0, {"lr": 0.1, "width": 1}, [0.5, 0.45])
+    assert asha_promotion(trials, trials, grid, 3) == 0
+    # a trial at 2 epochs outside rung 1's top third is not promoted; the best at 1 epoch is
+    trials[8] = _paused(8, {"lr": 0.1, "width": 1}, [0.58, 0.4])
+    assert asha_promotion(trials, trials[1:], grid, 3) == 1
+    # outside its rung's top third a trial is never the net's choice, however good its later
+    # result (MFPI may still thaw it)
+    assert asha_promotion(trials, [trials[8]], grid, 3) is None
+
+
 def test_abandonment_retires_a_hopeless_paused_trial():
     fidelity = Fidelity("epoch", 1, 27)
     b = np.arange(1, 28)
@@ -104,6 +135,30 @@ def test_abandonment_retires_a_hopeless_paused_trial():
     action = s.next_action(_view(done + [hopeless], fidelity))
     assert isinstance(action, hpo.Retire) and action.trial_id == 4
     assert "abandoned" in action.reason and s.history[-1].kind == "abandon"
+
+
+def test_abandonment_spares_the_best_trial_whose_curve_peaks_early():
+    # no trial has reached the maximum budget; the best one's loss bottomed out at epoch 6 and
+    # rises since (overfitting). Compared with its own lowest observation it would look
+    # hopeless; compared with the incumbent *at the maximum budget* it is the incumbent.
+    fidelity = Fidelity("epoch", 1, 27)
+    b = np.arange(1, 13)
+    peaked = _paused(0, {"lr": 0.02, "width": 6}, 0.1 + 0.4 * np.exp(-b / 2) + 0.01 * b)
+    others = [_paused(i, {"lr": 0.1 * i, "width": i}, 0.6 + 0.05 * i + 0.4 * np.exp(-b[:4] / 2))
+              for i in range(1, 6)]
+    trials = [peaked] + others
+    s = FreezeThawScheduler(SPACE, fidelity, FreezeThaw(p_sh=0.0, n_init=2, abandon=0.4,
+                                                        n_candidates=64), seed=0)
+    state = s.state(_view(trials, fidelity))
+    assert state is not None and state.y_best < state.final[0][0]  # forecast above its best
+    assert state.y_target <= state.final[0][0]
+    retired = []
+    for _ in range(len(trials)):  # abandonment takes one trial per call
+        retire = s._abandonment(state, [t for t in trials if t.id not in retired])
+        if retire is None:
+            break
+        retired.append(retire.trial_id)
+    assert 0 not in retired
 
 
 def test_scheduler_contract():
