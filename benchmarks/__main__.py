@@ -47,7 +47,15 @@ def _run(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from benchmarks.report import report
 
-    print(report(Path(args.out)))
+    include = args.include or []
+    # with --include, --out may be a new folder that only receives the merged table
+    for folder in include or [args.out]:
+        if not (Path(folder) / "runs.jsonl").is_file():
+            print(f"no results folder {folder!r} (it has no runs.jsonl)", file=sys.stderr)
+            return 2
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    print(report(Path(args.out), include=[Path(f) for f in include],
+                 budget=args.budget, methods=args.methods))
     return 0
 
 
@@ -124,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_run)
     rep = sub.add_parser("report", help="regenerate tables and plots from results")
     rep.add_argument("--out", default="results/quick")
+    rep.add_argument("--include", nargs="+", metavar="DIR",
+                     help="more results folders merged in (--out's own runs win a tie)")
+    rep.add_argument("--budget", type=float,
+                     help="keep only runs of this many full-fidelity evaluations")
+    rep.add_argument("--methods", nargs="+", help="keep only these methods")
     rep.set_defaults(func=_report)
     cost = sub.add_parser("cost-report",
                           help="Pareto hypervolume and matched-cost regret (cost suite)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -309,11 +310,37 @@ def plots(cells: dict[str, dict[str, Cell]], out: Path) -> list[Path]:
     return paths
 
 
-def report(out_dir: Path, title: str | None = None) -> str:
-    """Regenerate ``summary.md`` and the plots of ``out_dir`` from its runs."""
-    runs = load_runs(out_dir / RUNS_FILE)
+def select(runs: list[dict[str, Any]], *, budget: float | None = None,
+           methods: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The runs at ``budget`` full-fidelity evaluations (runs without a resource budget, i.e.
+    own-budget ones, are kept: the report skips them) and of ``methods``, if given."""
+    out = []
+    for run in runs:
+        if methods is not None and run.get("method") not in methods:
+            continue
+        if budget is not None and run.get("max_budget") is not None and run.get("unit"):
+            if abs(run["max_budget"] - budget * run["unit"]) > 1e-6 * run["unit"]:
+                continue
+        out.append(run)
+    return out
+
+
+def report(out_dir: Path, title: str | None = None, *, include: Sequence[Path] = (),
+           budget: float | None = None, methods: Sequence[str] | None = None) -> str:
+    """Regenerate ``summary.md`` and the plots of ``out_dir`` from its runs.
+
+    ``include``: further results folders whose runs are merged in first (for each problem,
+    method, seed and worker count the last record wins, so ``out_dir``'s own runs replace
+    theirs); a table merged from runs of different budgets would be meaningless, so pass
+    ``budget`` (full-fidelity evaluations) to keep one. ``methods`` restricts the table.
+    """
+    runs = [r for folder in include for r in load_runs(Path(folder) / RUNS_FILE)]
+    runs += load_runs(out_dir / RUNS_FILE)
+    runs = select(runs, budget=budget, methods=methods)
     if not runs:
-        raise FileNotFoundError(f"no runs in {out_dir / RUNS_FILE}")
+        raise FileNotFoundError(f"no runs in {out_dir / RUNS_FILE}"
+                                + (" (with the given filters / folders)" if include or budget
+                                   or methods else ""))
     cells = aggregate(runs)
     text = markdown(summarise(cells), title or f"Benchmark results: {out_dir.name}")
     (out_dir / "summary.md").write_text(text)

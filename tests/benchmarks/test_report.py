@@ -131,3 +131,33 @@ def test_rank_plot_has_a_title_and_a_log_axis(two_methods):
         assert ax.get_xlim()[1] >= 1.0
     finally:
         plt.close(fig)
+
+
+def test_merged_report_keeps_one_budget_and_lets_the_out_folder_win(tmp_path):
+    import json
+
+    from benchmarks.__main__ import main
+    from benchmarks.report import report, select
+
+    def write(folder, runs):
+        folder.mkdir()
+        (folder / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
+
+    old = [_run("random", s, [(1, 1, 0.4)]) for s in range(2)] + \
+        [_run("asha", s, [(1, 1, 0.9)]) for s in range(2)] + \
+        [_run("asha", s, [(1, 1, 0.0)], budget=20.0) for s in range(2)]  # another budget
+    new = [_run("asha", s, [(1, 1, 0.1)]) for s in range(2)]
+    write(tmp_path / "old", old)
+    write(tmp_path / "new", new)
+    assert len(select(old, budget=10)) == 4 and len(select(old, methods=["random"])) == 2
+    text = report(tmp_path / "new", include=[tmp_path / "old"], budget=10)
+    row = next(line for line in text.splitlines() if line.startswith("| asha |"))
+    assert row.split("|")[2].strip().startswith("0.100")  # the out folder's runs replaced 0.9
+    assert (tmp_path / "new" / "summary.md").is_file()
+    # the CLI: a fresh folder may receive a merged table; a missing input folder is an error
+    assert main(["report", "--out", str(tmp_path / "merged"), "--include",
+                 str(tmp_path / "old"), str(tmp_path / "new"), "--budget", "10",
+                 "--methods", "random", "asha"]) == 0
+    assert "0.100" in (tmp_path / "merged" / "summary.md").read_text()
+    assert main(["report", "--out", str(tmp_path / "merged"), "--include",
+                 str(tmp_path / "absent")]) == 2
