@@ -96,8 +96,8 @@ def build_state(model: LearningCurveModel, rows: CurveRows, pending: Sequence[np
         mean, var = base.predict(Q, noise=True)
         final = {i: (float(m), float(v)) for i, m, v in zip(modelled, mean, var)}
     top = sorted(final, key=lambda i: (final[i][0], i))[:TOP]
-    done = [t.loss for t in trials if t.observations and t.budget >= max_budget * (1 - 1e-9)
-            and t.loss is not None and math.isfinite(t.loss)]
+    done = [t.loss for t in trials
+            if t.budget >= max_budget * (1 - 1e-9) and math.isfinite(t.loss)]
     y_target = min(done + [m for m, _ in final.values()], default=y_best)
     log_rates = {t.id: math.log(max(t.cost, 1e-12) / t.budget) for t in trials
                  if t.observations and t.budget > 0}
