@@ -84,10 +84,10 @@ def check_scheduler_contract(method: Method, space: SearchSpace, fidelity: Fidel
     """Raise AssertionError if ``method``'s scheduler breaks the Scheduler contract."""
     max_budget = max_budget or (30 * fidelity.max if fidelity else 30)
 
-    def run(seed: int, **kwargs: Any) -> tuple[Study, list[tuple]]:
+    def run(seed: int, extra_polls: int = 0, fail_every: int = 0) -> tuple[Study, list[tuple]]:
         study = Study(space, "loss", method=method, fidelity=fidelity, seed=seed)
         return study, simulate(study, workers=workers, max_budget=max_budget, seed=seed,
-                               **kwargs)
+                               extra_polls=extra_polls, fail_every=fail_every)
 
     study, log = run(0)
     assert any(e[0] == "report" for e in log), "the scheduler never started a trial"

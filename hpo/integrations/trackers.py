@@ -30,9 +30,9 @@ import math
 import random
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from hpo.core.trial import Observation, Trial
 from hpo.errors import IntegrationError
@@ -273,19 +273,28 @@ class WandbLogger(Tracker):
         project: the W&B project.
         dir: where W&B writes its files (None: the working directory).
         mode: ``"online"``, ``"offline"`` or ``"disabled"`` (None: W&B's default / env).
-        **init_kwargs: passed to ``wandb.init`` (``entity``, ``tags``, ...).
+        entity: the W&B entity (user or team; None: W&B's default).
+        tags: tags put on every trial's run.
     """
 
     def __init__(self, project: str = "hpo", *, dir: str | Path | None = None,
-                 mode: str | None = None, **init_kwargs: Any) -> None:
+                 mode: str | None = None, entity: str | None = None,
+                 tags: Sequence[str] = ()) -> None:
         super().__init__()
         if not isinstance(project, str) or not project:
             raise IntegrationError(f"project must be a non-empty name, got {project!r}")
         if mode not in (None, "online", "offline", "disabled"):
             raise IntegrationError(f"mode must be 'online', 'offline' or 'disabled', got "
                                    f"{mode!r}")
+        if entity is not None and (not isinstance(entity, str) or not entity):
+            raise IntegrationError(f"entity must be a non-empty name or None, got {entity!r}")
+        if isinstance(tags, str) or not all(isinstance(t, str) and t for t in tags):
+            raise IntegrationError(f"tags must be a sequence of non-empty strings, got "
+                                   f"{tags!r}")
         _require("wandb", "trackers")
-        self.project, self.dir, self.mode, self.init_kwargs = project, dir, mode, init_kwargs
+        self.project, self.dir = project, dir
+        self.mode = cast(Literal["online", "offline", "disabled"] | None, mode)
+        self.entity, self.tags = entity, list(tags)
 
     def _open(self, key: str, name: str, config: dict[str, Any]) -> Any:
         import wandb
@@ -293,13 +302,15 @@ class WandbLogger(Tracker):
         if self.dir is not None:
             Path(self.dir).mkdir(parents=True, exist_ok=True)
         run_id = re.sub(r"[^\w-]", "-", f"{self.group}-{key}")[-64:]
-        options: dict[str, Any] = {"mode": self.mode, **self.init_kwargs}
-        return wandb.init(project=self.project, name=name, id=run_id, group=self.group,
-                          config=config, dir=None if self.dir is None else str(self.dir),
-                          reinit="create_new", resume="allow", **options)
+        return wandb.init(project=self.project, entity=self.entity, name=name, id=run_id,
+                          group=self.group, tags=self.tags or None, config=config,
+                          dir=None if self.dir is None else str(self.dir), mode=self.mode,
+                          reinit="create_new", resume="allow")
 
     def _log(self, run: Any, values: dict[str, float], step: int, timestamp: float) -> None:
-        run.log(values, step=step)
+        # commit: a report is a whole row, so W&B writes it now rather than holding it until
+        # the next step or ``finish`` (a row held at finish went missing under load in CI)
+        run.log(values, step=step, commit=True)
 
     def _close(self, run: Any, status: str) -> None:
         run.summary["hpo/status"] = status

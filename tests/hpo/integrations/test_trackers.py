@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import json
+import re
 import struct
 import warnings
 from collections import Counter
@@ -154,11 +155,11 @@ def test_mlflow_file_store_holds_the_reports(tmp_path, monkeypatch):
         assert (run_dir / "metrics" / "loss").read_text().count("\n") >= len(trial.observations)
 
 
-def wandb_history(run_file):
-    """The ``history`` records of a W&B ``.wandb`` file (its LevelDB-style record log)."""
+def wandb_records(run_file):
+    """The records of a W&B ``.wandb`` file (its LevelDB-style record log)."""
     from wandb.proto import wandb_internal_pb2 as pb
 
-    raw, pos, pending, rows = Path(run_file).read_bytes(), 7, b"", []
+    raw, pos, pending, records = Path(run_file).read_bytes(), 7, b"", []
     assert raw[:4] == b":W&B"
     while pos + 7 <= len(raw):
         left = 32768 - pos % 32768
@@ -175,10 +176,25 @@ def wandb_history(run_file):
             record = pb.Record()
             record.ParseFromString(pending)
             pending = b""
-            if record.WhichOneof("record_type") == "history":
-                rows.append({i.key or "/".join(i.nested_key): json.loads(i.value_json)
-                             for i in record.history.item})
-    return rows
+            records.append(record)
+    return records
+
+
+def wandb_history(run_file):
+    """The ``history`` rows of a W&B ``.wandb`` file, as dicts."""
+    return [{i.key or "/".join(i.nested_key): json.loads(i.value_json)
+             for i in record.history.item}
+            for record in wandb_records(run_file)
+            if record.WhichOneof("record_type") == "history"]
+
+
+def test_wandb_options_are_checked_naming_the_value():
+    pytest.importorskip("wandb")
+    from hpo.integrations.trackers import WandbLogger
+
+    for bad in ({"mode": "cloud"}, {"entity": ""}, {"tags": "ci"}, {"tags": ["ok", 3]}):
+        with pytest.raises(hpo.IntegrationError, match=re.escape(repr(next(iter(bad.values()))))):
+            WandbLogger("p", **bad)
 
 
 @pytest.mark.slow  # W&B starts a service process per run (about 10 s)
@@ -191,12 +207,15 @@ def test_wandb_offline_runs_hold_the_reports(tmp_path, monkeypatch):
     space = hpo.SearchSpace([hpo.Float("x", 0.0, 1.0), hpo.Int("n", 1, 4)])
     result = hpo.tune(objective, space, method="asha", fidelity=Fidelity("epochs", 1, 3),
                       max_trials=2, seed=0, storage=tmp_path / "study",
-                      callbacks=[WandbLogger("scaletune-test", dir=tmp_path / "wb")])
+                      callbacks=[WandbLogger("scaletune-test", dir=tmp_path / "wb", tags=["ci"])])
     for trial in result.study.trials.values():
         files = glob.glob(str(tmp_path / "wb" / "wandb" / f"offline-run-*-study-{trial.id}"
                               / "*.wandb"))
         assert files, f"no offline W&B run for trial {trial.id}"
         rows = [r for f in files for r in wandb_history(f)]
+        runs = [r.run for f in files for r in wandb_records(f) if r.WhichOneof("record_type")
+                == "run"]
+        assert runs and all(list(run.tags) == ["ci"] for run in runs)
         assert [(r["_step"], r["loss"]) for r in rows] == [
             (int(o.budget), pytest.approx(o.metrics["loss"])) for o in trial.observations]
 
