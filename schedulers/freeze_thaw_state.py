@@ -23,6 +23,8 @@ from searchers.models.gp import torch_context
 from searchers.models.learning_curve import CurvePosterior, LearningCurveModel
 
 TOP = 5
+#: sds above its predicted mean at which a modelled trial counts towards ``y_target``
+Z_TARGET = 2.0
 
 
 @dataclass
@@ -36,8 +38,9 @@ class CurveState:
         y_best, y_floor: the lowest usable loss at any budget (the MFPI threshold's incumbent)
             and ``y_best - range``.
         y_target: the incumbent at the maximum budget: the lowest loss observed there or
-            predicted there for a modelled trial (so the best trial's own forecast never
-            counts as hopeless, though its curve may peak below the maximum).
+            the lowest pessimistic forecast there of a modelled trial (predicted mean plus
+            ``Z_TARGET`` sds; so the best trial's own forecast never counts as hopeless,
+            though its curve may peak below the maximum).
         final: trial id -> (mean, variance) of its loss at the maximum budget (with noise).
         top: ids of the (up to) five trials with the lowest predicted final loss.
         u: trial id -> encoded config (every trial of the view).
@@ -98,7 +101,11 @@ def build_state(model: LearningCurveModel, rows: CurveRows, pending: Sequence[np
     top = sorted(final, key=lambda i: (final[i][0], i))[:TOP]
     done = [t.loss for t in trials
             if t.budget >= max_budget * (1 - 1e-9) and math.isfinite(t.loss)]
-    y_target = min(done + [m for m, _ in final.values()], default=y_best)
+    # a modelled trial counts with its pessimistic bound: the minimum of hundreds of predicted
+    # means is optimistic (the smallest of many noisy forecasts), and abandoning against it
+    # retired nearly every paused trial in long runs (a start / abandon loop)
+    bounds = [m + Z_TARGET * math.sqrt(max(v, 0.0)) for m, v in final.values()]
+    y_target = min(done + bounds, default=y_best)
     log_rates = {t.id: math.log(max(t.cost, 1e-12) / t.budget) for t in trials
                  if t.observations and t.budget > 0}
     return CurveState(model, rows, posterior, base, y_best, y_floor, y_target, final, top, u,

@@ -22,6 +22,7 @@ from schedulers.freeze_thaw_rules import (
     step_grid,
     threshold,
 )
+from schedulers.freeze_thaw_state import Z_TARGET
 
 SPACE = SearchSpace([Float("lr", 1e-3, 1.0, log=True), Int("width", 1, 8)])
 FAST = FreezeThaw(grid="geometric", n_candidates=64, fit_maxiter=10, warm_maxiter=5,
@@ -40,7 +41,8 @@ def test_step_grids():
 
 
 @pytest.mark.parametrize("options", [{"grid": "cubic"}, {"steps": 0}, {"p_sh": 1.5},
-                                     {"kappa": -1}, {"refit_growth": 1.0}, {"n_init": 0}])
+                                     {"kappa": -1}, {"refit_growth": 1.0}, {"n_init": 0},
+                                     {"random_fraction": 1.5}])
 def test_bad_options_raise_method_error_naming_the_value(options):
     with pytest.raises(MethodError, match=repr(next(iter(options.values())))):
         FreezeThaw(**options)
@@ -85,7 +87,8 @@ def test_scheduler_thaws_the_better_paused_curve(grid, nxt):
     actions = set()
     for seed in range(3):
         s = FreezeThawScheduler(SPACE, fidelity, FreezeThaw(grid=grid, p_sh=0.0, n_init=2,
-                                                            abandon=0.0, n_candidates=64),
+                                                            abandon=0.0, n_candidates=64,
+                                                            random_fraction=0.0),
                                 seed=seed)
         action = s.next_action(_view([good, bad], fidelity))
         actions.add(action)
@@ -151,7 +154,9 @@ def test_abandonment_spares_the_best_trial_whose_curve_peaks_early():
                                                         n_candidates=64), seed=0)
     state = s.state(_view(trials, fidelity))
     assert state is not None and state.y_best < state.final[0][0]  # forecast above its best
-    assert state.y_target <= state.final[0][0]
+    mean, var = state.final[0]
+    assert state.y_target <= mean + Z_TARGET * math.sqrt(var)  # its pessimistic forecast counts
+    assert state.y_target >= min(m for m, _ in state.final.values())  # no optimistic minimum
     retired = []
     for _ in range(len(trials)):  # abandonment takes one trial per call
         retire = s._abandonment(state, [t for t in trials if t.id not in retired])
@@ -159,6 +164,23 @@ def test_abandonment_spares_the_best_trial_whose_curve_peaks_early():
             break
         retired.append(retire.trial_id)
     assert 0 not in retired
+
+
+def test_random_fraction_replaces_that_share_of_model_decisions_by_random_starts():
+    import dataclasses
+
+    fidelity = Fidelity("epoch", 1, 27)
+    kinds = {}
+    for fraction in (0.0, 0.5, 1.0):
+        method = dataclasses.replace(FAST, random_fraction=fraction)
+        study = Study(SPACE, "loss", method=method, fidelity=fidelity, seed=3)
+        _drive(study, 40, [])
+        reasons = [e.reason.split(" ")[0] for e in study.scheduler.history
+                   if e.kind in ("start", "thaw") and e.reason not in ("initial design", "asha")]
+        kinds[fraction] = (reasons.count("random"), reasons.count("mfpi"))
+    assert kinds[0.0][0] == 0 and kinds[0.0][1] > 10
+    assert kinds[1.0][1] == 0 and kinds[1.0][0] > 10
+    assert 0.25 < kinds[0.5][0] / sum(kinds[0.5]) < 0.75
 
 
 def test_scheduler_contract():
