@@ -1,6 +1,7 @@
 """Freeze-thaw: grids, the decision rule (algorithms.md §3.8 test 4), the scheduler contract, a
 study by name, reopen = same decisions, predictions and the plot."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -167,8 +168,6 @@ def test_abandonment_spares_the_best_trial_whose_curve_peaks_early():
 
 
 def test_random_fraction_replaces_that_share_of_model_decisions_by_random_starts():
-    import dataclasses
-
     fidelity = Fidelity("epoch", 1, 27)
     kinds = {}
     for fraction in (0.0, 0.5, 1.0):

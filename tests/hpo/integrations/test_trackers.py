@@ -180,12 +180,11 @@ def wandb_records(run_file):
     return records
 
 
-def wandb_history(run_file):
-    """The ``history`` rows of a W&B ``.wandb`` file, as dicts."""
+def wandb_history(records):
+    """The ``history`` rows among W&B ``records``, as dicts."""
     return [{i.key or "/".join(i.nested_key): json.loads(i.value_json)
              for i in record.history.item}
-            for record in wandb_records(run_file)
-            if record.WhichOneof("record_type") == "history"]
+            for record in records if record.WhichOneof("record_type") == "history"]
 
 
 def test_wandb_options_are_checked_naming_the_value():
@@ -212,9 +211,9 @@ def test_wandb_offline_runs_hold_the_reports(tmp_path, monkeypatch):
         files = glob.glob(str(tmp_path / "wb" / "wandb" / f"offline-run-*-study-{trial.id}"
                               / "*.wandb"))
         assert files, f"no offline W&B run for trial {trial.id}"
-        rows = [r for f in files for r in wandb_history(f)]
-        runs = [r.run for f in files for r in wandb_records(f) if r.WhichOneof("record_type")
-                == "run"]
+        records = [r for f in files for r in wandb_records(f)]
+        rows = wandb_history(records)
+        runs = [r.run for r in records if r.WhichOneof("record_type") == "run"]
         assert runs and all(list(run.tags) == ["ci"] for run in runs)
         assert [(r["_step"], r["loss"]) for r in rows] == [
             (int(o.budget), pytest.approx(o.metrics["loss"])) for o in trial.observations]
