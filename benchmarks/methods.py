@@ -86,6 +86,7 @@ def _ours() -> dict[str, BenchMethod]:
         "freeze-thaw-geo3": Ours("freeze-thaw-geo3", FreezeThaw(ratio=3.0)),
         "freeze-thaw-sh50": Ours("freeze-thaw-sh50", FreezeThaw(p_sh=0.5)),
         "freeze-thaw-r0": Ours("freeze-thaw-r0", FreezeThaw(random_fraction=0.0)),
+        "freeze-thaw-nocal": Ours("freeze-thaw-nocal", FreezeThaw(calibrate=False)),
         "carbs": Ours("carbs", resolve_method("carbs")),
         "carbs-steps": OwnBudgetCARBS("carbs-steps"),
         "carbs-es": OwnBudgetCARBS("carbs-es", stop_eta=3),

@@ -32,14 +32,18 @@ For each free worker :meth:`FreezeThawScheduler.next_action`:
 point (caps ``per_curve`` / ``max_points``) at each decision, with hyper-parameters refitted
 only when the number of observed points has grown by ``refit_growth`` since the last fit (on at
 most ``fit_points`` rows, warm-started, ``fit_maxiter`` iterations): a pure function of the data,
-so a replay rebuilds the same chain.
+so a replay rebuilds the same chain. At each refit the predictive variances are calibrated on
+the study's own curves (``calibrate``, on by default): the factor that
+:func:`~searchers.models.curve_calibration.extrapolation_inflation` measures on the fit's rows,
+by forecasting held-out long curves from their first point, widens every prediction until the
+next refit.
 
 **Determinism and replay.** Decision ``k`` draws from ``make_rng(seed, "decision", k)`` only, so
 skipping a decision's computation on replay desynchronises nothing. Every decision's record
 (journaled with its start / resume / retire event) carries ``k``, the refit counter and, when
-that decision refitted, the fitted hyper-parameters: a replayed decision (``view.replaying``)
-is restored from it without any model work. A journal without records is recomputed (slow but
-exact: the refit schedule is a pure function of the data).
+that decision refitted, the fitted hyper-parameters and the variance factor: a replayed
+decision (``view.replaying``) is restored from it without any model work. A journal without
+records is recomputed (slow but exact: the refit schedule is a pure function of the data).
 
 Abandoned trials get a :class:`~hpo.Retire`; deleting their checkpoint belongs to the study /
 executor (the scheduler does not know where checkpoints live).
@@ -82,6 +86,7 @@ from schedulers.freeze_thaw_rules import (
     threshold,
 )
 from schedulers.freeze_thaw_state import CurveState, build_state
+from searchers.models.curve_calibration import extrapolation_inflation
 from searchers.models.curve_data import Curve, curve_rows
 from searchers.models.learning_curve import LearningCurveModel
 
@@ -110,6 +115,7 @@ class FreezeThaw(Method):
     fit_maxiter: int = 50
     warm_maxiter: int = 20
     refit_growth: float = 1.5
+    calibrate: bool = True
     threads: int = 1
     name = "freeze-thaw"
     needs_fidelity = True
@@ -144,6 +150,9 @@ class FreezeThaw(Method):
         if isinstance(self.refit_growth, bool) or not isinstance(self.refit_growth, (int, float)) \
                 or not self.refit_growth > 1:
             raise MethodError(f"freeze-thaw refit_growth must be > 1, got {self.refit_growth!r}")
+        if not isinstance(self.calibrate, bool):
+            raise MethodError(f"freeze-thaw calibrate must be True or False, "
+                              f"got {self.calibrate!r}")
         if not isinstance(self.ratio, (int, float)) or not self.ratio > 1:
             raise MethodError(f"freeze-thaw geometric ratio must be > 1, got {self.ratio!r}")
 
@@ -183,6 +192,7 @@ class FreezeThawScheduler(Scheduler):
         self._decisions = 0
         self._fits = 0
         self._next_refit = 1  # number of usable observations at which the next fit is due
+        self._inflation = 1.0  # variance factor measured at the last refit (curve_calibration)
         self._record: dict[str, Any] | None = None
         self._refitted = False
         self._u: dict[int, np.ndarray] = {}
@@ -198,6 +208,7 @@ class FreezeThawScheduler(Scheduler):
             self._refitted = "h" in record
             if self._refitted:
                 self.model.load_hypers(dict(record["h"]))
+                self._inflation = float(record.get("c", 1.0))
                 self.fit_reports.append((k, -1, "restored from the journal"))
             self._fits, self._next_refit = int(record["fits"]), int(record["nr"])
             why = str(record.get("why", ""))
@@ -266,11 +277,14 @@ class FreezeThawScheduler(Scheduler):
             self._fits += 1
             self._refitted = True
             self._next_refit = max(n_obs + 1, int(math.ceil(n_obs * o.refit_growth)))
+            # calibrated on the rows the fit saw (``fit_points`` at most: cheap at any size)
+            self._inflation = extrapolation_inflation(self.model, fit_rows, threads=o.threads) \
+                if o.calibrate else 1.0
         pending = [np.r_[self.encoded(t), t.target_budget / t_max] for t in trials
                    if t.status.is_active and t.target_budget is not None
                    and t.id not in rows.diverged]
         state = build_state(self.model, rows, pending, trials, self.encoded, max_budget=t_max,
-                            threads=o.threads)
+                            inflation=self._inflation, threads=o.threads)
         if refit:  # a read-only state never enters the cache: it may lack a due refit
             self._cache = ((self._fits,) + key[1:], state)
         return state
@@ -290,6 +304,7 @@ class FreezeThawScheduler(Scheduler):
                                   "nr": self._next_refit}
         if self._refitted:
             record["h"] = self.model.hypers()
+            record["c"] = self._inflation
         if isinstance(action, Retire):
             record["r"] = action.reason
         self._record = record

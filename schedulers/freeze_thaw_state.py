@@ -5,6 +5,8 @@ running trials into a :class:`CurveState`: the posterior with the running trials
 kriging-believer fantasies, the incumbent and floor of the MFPI threshold, every modelled trial's
 predicted loss at the maximum budget, the incumbent at that budget (what abandonment compares
 with), the five best predicted trials (centres of the local candidates) and the cost model.
+Every predictive variance is first widened by ``inflation``, the factor the study's own curves
+call for (:func:`~searchers.models.curve_calibration.extrapolation_inflation`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class CurveState:
         top: ids of the (up to) five trials with the lowest predicted final loss.
         u: trial id -> encoded config (every trial of the view).
         log_rates: trial id -> log cost per budget unit, for trials with a positive budget.
+        inflation: the factor (>= 1) applied to every predictive variance, measured on the
+            study's own curves (:mod:`searchers.models.curve_calibration`; 1 when off).
     """
 
     model: LearningCurveModel
@@ -58,6 +62,7 @@ class CurveState:
     top: list[int]
     u: dict[int, np.ndarray]
     log_rates: dict[int, float]
+    inflation: float = 1.0
     threads: int = 1
 
     def log_rate(self, trial: Trial) -> float:
@@ -84,9 +89,12 @@ class CurveState:
 
 def build_state(model: LearningCurveModel, rows: CurveRows, pending: Sequence[np.ndarray],
                 trials: Sequence[Trial], encode: Callable[[Trial], np.ndarray], *,
-                max_budget: float, threads: int = 1) -> CurveState:
-    """Condition ``model`` on ``rows`` and the ``pending`` rows (see the module docstring)."""
+                max_budget: float, inflation: float = 1.0, threads: int = 1) -> CurveState:
+    """Condition ``model`` on ``rows`` and the ``pending`` rows (see the module docstring);
+    every predictive variance is multiplied by ``inflation``."""
     base = model.posterior(rows.X, rows.y, threads=threads)
+    if inflation != 1.0:
+        base = base.widened(inflation)
     P = np.vstack(pending) if pending else np.empty((0, rows.X.shape[1]))
     posterior = base.with_pending(P)
     y_best = float(np.min(rows.y))
@@ -109,4 +117,4 @@ def build_state(model: LearningCurveModel, rows: CurveRows, pending: Sequence[np
     log_rates = {t.id: math.log(max(t.cost, 1e-12) / t.budget) for t in trials
                  if t.observations and t.budget > 0}
     return CurveState(model, rows, posterior, base, y_best, y_floor, y_target, final, top, u,
-                      log_rates, threads)
+                      log_rates, inflation, threads)

@@ -23,6 +23,7 @@ one batch. Every result is float64 numpy in the units of the losses.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from dataclasses import dataclass
@@ -155,6 +156,7 @@ class CurvePosterior:
     def __init__(self, model: LearningCurveModel, X: np.ndarray, y: np.ndarray, *,
                  center: float, scale: float, threads: int = 1) -> None:
         self.model, self.center, self.scale, self.threads = model, center, scale, threads
+        self.var_scale = 1.0  # predictive variances are multiplied by it (see ``widened``)
         self.X = model.pad(X)
         self.n = len(self.X)
         with torch_context(0, threads), torch.no_grad():
@@ -195,7 +197,14 @@ class CurvePosterior:
         mean = torch.cat(means).numpy() if means else np.empty(0)
         var = torch.cat(variances).numpy() if variances else np.empty(0)
         var = var + (float(self._noise) if noise else 0.0)
-        return mean * self.scale + self.center, var * self.scale ** 2
+        return mean * self.scale + self.center, var * self.scale ** 2 * self.var_scale
+
+    def widened(self, factor: float) -> CurvePosterior:
+        """This posterior with every predictive variance multiplied by ``factor`` (the means
+        unchanged; :func:`searchers.models.curve_calibration.extrapolation_inflation`)."""
+        out = copy.copy(self)
+        out.var_scale = self.var_scale * float(factor)
+        return out
 
     def with_pending(self, P: np.ndarray) -> CurvePosterior:
         """This posterior after observing its own mean at rows ``P`` (kriging believer): the
@@ -206,6 +215,7 @@ class CurvePosterior:
         out = object.__new__(CurvePosterior)
         out.model, out.center, out.scale, out.threads = (self.model, self.center, self.scale,
                                                          self.threads)
+        out.var_scale = self.var_scale
         out._noise = self._noise
         with torch_context(0, self.threads), torch.no_grad():
             mean_p, _ = self._predict_std(Pt)

@@ -43,7 +43,7 @@ def test_step_grids():
 
 @pytest.mark.parametrize("options", [{"grid": "cubic"}, {"steps": 0}, {"p_sh": 1.5},
                                      {"kappa": -1}, {"refit_growth": 1.0}, {"n_init": 0},
-                                     {"random_fraction": 1.5}])
+                                     {"random_fraction": 1.5}, {"calibrate": "yes"}])
 def test_bad_options_raise_method_error_naming_the_value(options):
     with pytest.raises(MethodError, match=repr(next(iter(options.values())))):
         FreezeThaw(**options)
@@ -216,6 +216,8 @@ def test_study_by_name_runs_and_a_reopened_study_decides_the_same(tmp_path):
     replayed = reopened.scheduler.fit_reports
     assert replayed and all(rows == -1 for _, rows, _ in replayed), \
         "replay refitted instead of restoring the journaled hyper-parameters"
+    # the variance factor measured at each refit is journaled and restored, not recomputed
+    assert reopened.scheduler._inflation == first.scheduler._inflation >= 1.0
     _drive(reopened, 8, part)
     assert part == whole
     frame = predict_final(reopened)
