@@ -47,8 +47,6 @@ class CurveState:
         top: ids of the (up to) five trials with the lowest predicted final loss.
         u: trial id -> encoded config (every trial of the view).
         log_rates: trial id -> log cost per budget unit, for trials with a positive budget.
-        inflation: the factor (>= 1) applied to every predictive variance, measured on the
-            study's own curves (:mod:`searchers.models.curve_calibration`; 1 when off).
     """
 
     model: LearningCurveModel
@@ -62,7 +60,6 @@ class CurveState:
     top: list[int]
     u: dict[int, np.ndarray]
     log_rates: dict[int, float]
-    inflation: float = 1.0
     threads: int = 1
 
     def log_rate(self, trial: Trial) -> float:
@@ -117,4 +114,4 @@ def build_state(model: LearningCurveModel, rows: CurveRows, pending: Sequence[np
     log_rates = {t.id: math.log(max(t.cost, 1e-12) / t.budget) for t in trials
                  if t.observations and t.budget > 0}
     return CurveState(model, rows, posterior, base, y_best, y_floor, y_target, final, top, u,
-                      log_rates, inflation, threads)
+                      log_rates, threads)

@@ -51,8 +51,12 @@ def held_out_split(rows: CurveRows, fold: int, folds: int = FOLDS,
     keep = np.ones(len(rows), dtype=bool)
     ids = rows.trial_ids
     t = rows.X[:, -1] if len(rows) else np.empty(0)
-    long = [int(i) for i in np.unique(ids)
-            if np.max(t[ids == i]) >= min_ratio * np.min(t[ids == i]) * (1 - 1e-9)]
+    unique, inverse = np.unique(ids, return_inverse=True)
+    lo = np.full(len(unique), np.inf)
+    hi = np.full(len(unique), -np.inf)
+    np.minimum.at(lo, inverse, t)
+    np.maximum.at(hi, inverse, t)
+    long = [int(i) for i in unique[hi >= min_ratio * lo * (1 - 1e-9)]]
     held = long[fold::folds]
     if len(held) > max_per_fold:
         picks = np.unique(np.linspace(0, len(held) - 1, max_per_fold).round().astype(np.int64))

@@ -86,6 +86,6 @@ def test_widened_posterior_scales_variances_only():
     wide = post.widened(4.0)
     m4, v4 = wide.predict(Q, noise=True)
     assert np.allclose(m1, m4) and np.allclose(v4, 4 * v1)
-    mp, vp = wide.with_pending(Q[:2]).predict(Q, noise=True)
+    _, vp = wide.with_pending(Q[:2]).predict(Q, noise=True)
     _, vp1 = post.with_pending(Q[:2]).predict(Q, noise=True)
     assert np.allclose(vp, 4 * vp1)
