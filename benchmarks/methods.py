@@ -87,6 +87,8 @@ def _ours() -> dict[str, BenchMethod]:
         "freeze-thaw-sh50": Ours("freeze-thaw-sh50", FreezeThaw(p_sh=0.5)),
         "freeze-thaw-r0": Ours("freeze-thaw-r0", FreezeThaw(random_fraction=0.0)),
         "freeze-thaw-nocal": Ours("freeze-thaw-nocal", FreezeThaw(calibrate=False)),
+        "freeze-thaw-nospare": Ours("freeze-thaw-nospare", FreezeThaw(spare_promotable=False)),
+        "freeze-thaw-sh100": Ours("freeze-thaw-sh100", FreezeThaw(p_sh=1.0)),
         "carbs": Ours("carbs", resolve_method("carbs")),
         "carbs-steps": OwnBudgetCARBS("carbs-steps"),
         "carbs-es": OwnBudgetCARBS("carbs-es", stop_eta=3),

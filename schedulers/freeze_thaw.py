@@ -4,10 +4,7 @@ one step, or whether to start a new configuration (algorithms.md §3.6, §7.1).
 Every trial pauses at each level of a step grid (:func:`~schedulers.freeze_thaw_rules.step_grid`,
 geometric ``min * ratio**k`` with ``ratio = sqrt(2)`` by default, or linear with at most
 ``steps`` levels). The default is geometric, not the linear grid of algorithms.md §3.6d: on the
-epoch problems of issue 11 (3 seeds, budget 30, README) it had lower mean regret than the
-linear grid on curves, lcbench/189873 and lcbench/3945 (where linear runs ended without any
-full-budget result) and equal within noise on lcbench/167168 and 189906, with 5-10x fewer
-decisions per run.
+epoch problems of issue 11 it had lower or equal mean regret with 5-10x fewer decisions (README).
 
 For each free worker :meth:`FreezeThawScheduler.next_action`:
 
@@ -17,11 +14,14 @@ For each free worker :meth:`FreezeThawScheduler.next_action`:
    a curve model from only ever starting new trials);
 3. retires ("abandons") a paused trial whose curve diverged, or whose chance of beating the
    incumbent at the maximum budget (the lowest loss observed there or pessimistically
-   predicted there: mean + 2 sd) is below ``abandon``, one per call;
+   predicted there: mean + 2 sd) is below ``abandon``, one per call; with
+   ``spare_promotable`` (the default) never a trial that the ASHA rule of step 2 would still
+   promote (its loss at its rung in the top ``1 / eta``): the model's forecasts from a curve's
+   first levels are its least reliable (missing not at random: the curve model learns the
+   asymptotes of the trials it grew), and on lcbench/189873, whose first epoch says nothing,
+   it retired the best configurations it had started, on a forecast 4 sd from the truth;
 4. with probability ``random_fraction`` (0.2) starts a uniformly random configuration
-   (exploration against a misleading model, as ``mobster``'s 0.1 and BOHB's 1/3; issue 11's
-   ablation, 10 seeds: it lowered the mean regret on lcbench/167168, 0.168 -> 0.136, and
-   raised it on lcbench/189873, 0.059 -> 0.100, both within the intervals);
+   (exploration against a misleading model, as ``mobster``'s 0.1 and BOHB's 1/3; README);
 5. otherwise scores every paused trial at ``t_x + h`` steps and ``n_candidates`` new configs
    (half uniform, half perturbations of the five best predicted trials) at their ``h``-th step
    by MFPI with a random horizon ``h`` and threshold ``tau``, divided by the predicted step cost
@@ -77,7 +77,7 @@ from hpo.rng import derive_seed, make_rng
 from schedulers.freeze_thaw_rules import (
     GRIDS,
     asha_promotion,
-    beat_probability,
+    asha_qualified,
     choose,
     curve_state,
     mfpi_scores,
@@ -85,7 +85,7 @@ from schedulers.freeze_thaw_rules import (
     step_grid,
     threshold,
 )
-from schedulers.freeze_thaw_state import CurveState, build_state
+from schedulers.freeze_thaw_state import CurveState, abandonment, build_state
 from searchers.models.curve_calibration import extrapolation_inflation
 from searchers.models.curve_data import Curve, curve_rows
 from searchers.models.learning_curve import LearningCurveModel
@@ -116,6 +116,7 @@ class FreezeThaw(Method):
     warm_maxiter: int = 20
     refit_growth: float = 1.5
     calibrate: bool = True
+    spare_promotable: bool = True
     threads: int = 1
     name = "freeze-thaw"
     needs_fidelity = True
@@ -124,14 +125,11 @@ class FreezeThaw(Method):
         if self.grid not in GRIDS:
             raise MethodError(f"unknown freeze-thaw grid {self.grid!r}; choose one of "
                               f"{list(GRIDS)}")
-        for label, value, low in (("steps", self.steps, 1), ("n_candidates", self.n_candidates, 1),
-                                  ("per_curve", self.per_curve, 2), ("max_points",
-                                                                      self.max_points, 2),
-                                  ("fit_points", self.fit_points, 2),
-                                  ("fit_per_curve", self.fit_per_curve, 2),
-                                  ("fit_maxiter", self.fit_maxiter, 1),
-                                  ("warm_maxiter", self.warm_maxiter, 1),
-                                  ("threads", self.threads, 1)):
+        minimum = {"steps": 1, "n_candidates": 1, "per_curve": 2, "max_points": 2,
+                   "fit_points": 2, "fit_per_curve": 2, "fit_maxiter": 1, "warm_maxiter": 1,
+                   "threads": 1}
+        for label, low in minimum.items():
+            value = getattr(self, label)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise MethodError(f"freeze-thaw {label} must be an int >= {low}, got {value!r}")
         if self.n_init is not None and (isinstance(self.n_init, bool)
@@ -150,9 +148,10 @@ class FreezeThaw(Method):
         if isinstance(self.refit_growth, bool) or not isinstance(self.refit_growth, (int, float)) \
                 or not self.refit_growth > 1:
             raise MethodError(f"freeze-thaw refit_growth must be > 1, got {self.refit_growth!r}")
-        if not isinstance(self.calibrate, bool):
-            raise MethodError(f"freeze-thaw calibrate must be True or False, "
-                              f"got {self.calibrate!r}")
+        for flag, value in (("calibrate", self.calibrate),
+                            ("spare_promotable", self.spare_promotable)):
+            if not isinstance(value, bool):
+                raise MethodError(f"freeze-thaw {flag} must be True or False, got {value!r}")
         if not isinstance(self.ratio, (int, float)) or not self.ratio > 1:
             raise MethodError(f"freeze-thaw geometric ratio must be > 1, got {self.ratio!r}")
 
@@ -326,30 +325,22 @@ class FreezeThawScheduler(Scheduler):
         state = self.state(view)
         if state is None:
             return self._start_random(rng, "no usable curve yet")
-        retire = self._abandonment(state, paused)
+        retire = self._abandonment(view, state, paused)
         if retire is not None:
             return retire, "abandon"
         if o.random_fraction and rng.random() < o.random_fraction:
             return self._start_random(rng, "random exploration")
         return self._mfpi(view, state, paused, rng, draws)
 
-    def _abandonment(self, state: CurveState, paused: list[Trial]) -> Retire | None:
-        for t in paused:
-            if t.id in state.rows.diverged or t.id in state.rows.failed:
-                return Retire(t.id, "abandoned: its curve diverged")
-        if not self.options.abandon or not paused:
-            return None
-        ok = [t for t in paused if t.id in state.final]
-        if not ok:
-            return None
-        mean = np.array([state.final[t.id][0] for t in ok])
-        var = np.array([state.final[t.id][1] for t in ok])
-        p = beat_probability(mean, var, state.y_target)
-        for t, prob in zip(ok, p):
-            if prob < self.options.abandon:
-                return Retire(t.id, f"abandoned: P(beat the incumbent {state.y_target:.6g} at "
-                                    f"{self.fidelity.max}) = {prob:.2g} < {self.options.abandon}")
-        return None
+    def _abandonment(self, view: StudyView, state: CurveState,
+                     paused: list[Trial]) -> Retire | None:
+        o = self.options
+        spared: set[int] = set()
+        if o.spare_promotable and o.abandon and paused:
+            spared = {t.id for group in asha_qualified(list(view), paused, self.grid,
+                                                       o.eta).values() for t in group}
+        return abandonment(state, paused, threshold=o.abandon, spared=spared,
+                           max_budget=float(self.fidelity.max))
 
     def _mfpi(self, view: StudyView, state: CurveState, paused: list[Trial],
               rng: np.random.Generator, draws: np.ndarray) -> tuple[Action, str]:

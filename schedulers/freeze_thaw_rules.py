@@ -95,6 +95,31 @@ def rung_levels(grid: Sequence[float], eta: float) -> list[int]:
     return rungs
 
 
+def asha_qualified(trials: Sequence[Trial], paused: Sequence[Trial], grid: Sequence[float],
+                   eta: float) -> dict[int, list[Trial]]:
+    """Rung index -> the paused trials at that rung (below the top level) whose loss there
+    ranks in the best ``floor(n / eta)`` of the ``n`` losses recorded at the rung: the trials
+    ASHA would still promote."""
+    rungs = rung_levels(grid, eta)
+    by_rung: dict[int, list[Trial]] = {}
+    for t in paused:
+        k = level_index(grid, t.budget)
+        if 0 <= k < len(grid) - 1:
+            r = bisect.bisect_right(rungs, k) - 1
+            by_rung.setdefault(rungs[r], []).append(t)
+    out: dict[int, list[Trial]] = {}
+    for r, members in by_rung.items():
+        level = grid[r]
+        results = sorted(_loss_at_level(t, level) for t in trials
+                         if t.observations and t.budget >= level * (1 - 1e-9))
+        top = int(math.floor(len(results) / eta + 1e-9))
+        qualified = [t for t in members
+                     if top >= 1 and bisect.bisect_left(results, _loss_at_level(t, level)) < top]
+        if qualified:
+            out[r] = qualified
+    return out
+
+
 def asha_promotion(trials: Sequence[Trial], paused: Sequence[Trial], grid: Sequence[float],
                    eta: float) -> int | None:
     """The paused trial the ASHA safety net promotes one grid step (see module), or None.
@@ -103,26 +128,13 @@ def asha_promotion(trials: Sequence[Trial], paused: Sequence[Trial], grid: Seque
     largest budget (closest to the next rung), then the lowest loss at the rung, then the
     lowest id is promoted.
     """
-    rungs = rung_levels(grid, eta)
-    by_rung: dict[int, list[Trial]] = {}
-    for t in paused:
-        k = level_index(grid, t.budget)
-        if 0 <= k < len(grid) - 1:
-            r = bisect.bisect_right(rungs, k) - 1
-            by_rung.setdefault(rungs[r], []).append(t)
-    for r in sorted(by_rung, reverse=True):
-        level = grid[r]
-        results = sorted(_loss_at_level(t, level) for t in trials
-                         if t.observations and t.budget >= level * (1 - 1e-9))
-        top = int(math.floor(len(results) / eta + 1e-9))
-        if top < 1:
-            continue
-        qualified = [t for t in by_rung[r]
-                     if bisect.bisect_left(results, _loss_at_level(t, level)) < top]
-        if qualified:
-            best = min(qualified, key=lambda t: (-t.budget, _loss_at_level(t, level), t.id))
-            return best.id
-    return None
+    qualified = asha_qualified(trials, paused, grid, eta)
+    if not qualified:
+        return None
+    r = max(qualified)
+    level = grid[r]
+    best = min(qualified[r], key=lambda t: (-t.budget, _loss_at_level(t, level), t.id))
+    return best.id
 
 
 def threshold(y_best: float, y_floor: float, u: float) -> float:

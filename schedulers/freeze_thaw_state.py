@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hpo import Trial
-from schedulers.freeze_thaw_rules import log_cost_rates
+from hpo import Retire, Trial
+from schedulers.freeze_thaw_rules import beat_probability, log_cost_rates
 from searchers.models.curve_data import CurveRows
 from searchers.models.gp import torch_context
 from searchers.models.learning_curve import CurvePosterior, LearningCurveModel
@@ -115,3 +115,23 @@ def build_state(model: LearningCurveModel, rows: CurveRows, pending: Sequence[np
                  if t.observations and t.budget > 0}
     return CurveState(model, rows, posterior, base, y_best, y_floor, y_target, final, top, u,
                       log_rates, threads)
+
+
+def abandonment(state: CurveState, paused: Sequence[Trial], *, threshold: float,
+                spared: set[int], max_budget: float) -> Retire | None:
+    """The first paused trial to retire, or None: one whose curve diverged (or failed), else
+    one not in ``spared`` whose probability of beating ``state.y_target`` at ``max_budget``
+    is below ``threshold`` (0 turns that test off)."""
+    for t in paused:
+        if t.id in state.rows.diverged or t.id in state.rows.failed:
+            return Retire(t.id, "abandoned: its curve diverged")
+    ok = [t for t in paused if t.id in state.final and t.id not in spared]
+    if not threshold or not ok:
+        return None
+    mean = np.array([state.final[t.id][0] for t in ok])
+    var = np.array([state.final[t.id][1] for t in ok])
+    for t, prob in zip(ok, beat_probability(mean, var, state.y_target)):
+        if prob < threshold:
+            return Retire(t.id, f"abandoned: P(beat the incumbent {state.y_target:.6g} at "
+                                f"{max_budget:g}) = {prob:.2g} < {threshold}")
+    return None
