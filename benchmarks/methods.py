@@ -81,7 +81,7 @@ def _ours() -> dict[str, BenchMethod]:
         "mobster-exp-decay": Ours("mobster-exp-decay", MOBSTER(kernel="exp-decay-sum")),
         "hyperband-bo": Ours("hyperband-bo", resolve_method("hyperband-bo")),
         "freeze-thaw": Ours("freeze-thaw", resolve_method("freeze-thaw")),
-        # ablations of the default (geometric grid, ratio sqrt(2), p_sh 0.25)
+        # ablations of the default (geometric grid, ratio sqrt(2), p_sh 1)
         "freeze-thaw-linear": Ours("freeze-thaw-linear", FreezeThaw(grid="linear")),
         "freeze-thaw-geo3": Ours("freeze-thaw-geo3", FreezeThaw(ratio=3.0)),
         "freeze-thaw-sh50": Ours("freeze-thaw-sh50", FreezeThaw(p_sh=0.5)),
@@ -89,6 +89,7 @@ def _ours() -> dict[str, BenchMethod]:
         "freeze-thaw-nocal": Ours("freeze-thaw-nocal", FreezeThaw(calibrate=False)),
         "freeze-thaw-nospare": Ours("freeze-thaw-nospare", FreezeThaw(spare_promotable=False)),
         "freeze-thaw-sh100": Ours("freeze-thaw-sh100", FreezeThaw(p_sh=1.0)),
+        "freeze-thaw-sh25": Ours("freeze-thaw-sh25", FreezeThaw(p_sh=0.25)),
         "carbs": Ours("carbs", resolve_method("carbs")),
         "carbs-steps": OwnBudgetCARBS("carbs-steps"),
         "carbs-es": OwnBudgetCARBS("carbs-es", stop_eta=3),

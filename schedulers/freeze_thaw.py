@@ -1,25 +1,27 @@
 """Freeze-thaw Bayesian optimisation: a learning-curve GP decides which paused trial to thaw by
 one step, or whether to start a new configuration (algorithms.md §3.6, §7.1).
 
-Every trial pauses at each level of a step grid (:func:`~schedulers.freeze_thaw_rules.step_grid`,
-geometric ``min * ratio**k`` with ``ratio = sqrt(2)`` by default, or linear with at most
-``steps`` levels). The default is geometric, not the linear grid of algorithms.md §3.6d: on the
-epoch problems of issue 11 it had lower or equal mean regret with 5-10x fewer decisions (README).
+Every trial pauses at each level of a step grid (:func:`~schedulers.freeze_thaw_rules.step_grid`:
+geometric ``min * ratio**k``, ``ratio = sqrt(2)``, by default, not §3.6d's linear grid of at most
+``steps`` levels: on issue 11's problems, equal or lower regret with 5-10x fewer decisions).
 
 For each free worker :meth:`FreezeThawScheduler.next_action`:
 
 1. starts random configurations until ``n_init`` trials exist (initial design);
-2. with probability ``p_sh`` tries an ASHA promotion, rungs a factor ``eta`` apart walked in
-   grid steps (:func:`~schedulers.freeze_thaw_rules.asha_promotion`; the safety net that keeps
-   a curve model from only ever starting new trials);
+2. with probability ``p_sh`` (1 by default: whenever one qualifies) takes an ASHA promotion,
+   rungs a factor ``eta`` apart walked in grid steps
+   (:func:`~schedulers.freeze_thaw_rules.asha_promotion`). algorithms.md §3.6b has 0.25 (Syne
+   Tune's value), a safety net under the model; issue 11's ablation (README, 10 seeds, six
+   problems) found the model's own thaws the weaker allocator: with 0.25 they spent the budget
+   growing one basin's trials to the end (lcbench/189873: 3 of 10 runs at regret 0.15-0.42);
+   with 1 the model decides what ASHA leaves open (which new configs to start, which trial
+   outside a rung's top ``1 / eta`` to thaw): lower mean regret on 4 of 6, never far behind;
 3. retires ("abandons") a paused trial whose curve diverged, or whose chance of beating the
    incumbent at the maximum budget (the lowest loss observed there or pessimistically
    predicted there: mean + 2 sd) is below ``abandon``, one per call; with
-   ``spare_promotable`` (the default) never a trial that the ASHA rule of step 2 would still
-   promote (its loss at its rung in the top ``1 / eta``): the model's forecasts from a curve's
-   first levels are its least reliable (missing not at random: the curve model learns the
-   asymptotes of the trials it grew), and on lcbench/189873, whose first epoch says nothing,
-   it retired the best configurations it had started, on a forecast 4 sd from the truth;
+   ``spare_promotable`` (default) never one that step 2 would still promote: forecasts from a
+   curve's first levels are the model's least reliable (it learns asymptotes from the curves
+   it grew), and on lcbench/189873 they retired the best configs started, 4 sd off;
 4. with probability ``random_fraction`` (0.2) starts a uniformly random configuration
    (exploration against a misleading model, as ``mobster``'s 0.1 and BOHB's 1/3; README);
 5. otherwise scores every paused trial at ``t_x + h`` steps and ``n_candidates`` new configs
@@ -33,10 +35,8 @@ point (caps ``per_curve`` / ``max_points``) at each decision, with hyper-paramet
 only when the number of observed points has grown by ``refit_growth`` since the last fit (on at
 most ``fit_points`` rows, warm-started, ``fit_maxiter`` iterations): a pure function of the data,
 so a replay rebuilds the same chain. At each refit the predictive variances are calibrated on
-the study's own curves (``calibrate``, on by default): the factor that
-:func:`~searchers.models.curve_calibration.extrapolation_inflation` measures on the fit's rows,
-by forecasting held-out long curves from their first point, widens every prediction until the
-next refit.
+the study's own curves (``calibrate``, on by default: the factor of
+:func:`~searchers.models.curve_calibration.extrapolation_inflation`, until the next refit).
 
 **Determinism and replay.** Decision ``k`` draws from ``make_rng(seed, "decision", k)`` only, so
 skipping a decision's computation on replay desynchronises nothing. Every decision's record
@@ -102,7 +102,7 @@ class FreezeThaw(Method):
     steps: int = 50
     ratio: float = math.sqrt(2)
     n_init: int | None = None
-    p_sh: float = 0.25
+    p_sh: float = 1.0
     random_fraction: float = 0.2
     eta: float = 3
     kappa: float = 0.0
